@@ -1,0 +1,1 @@
+"""The outside world: calendars, mail transports, KPI sources, the state store, auth."""

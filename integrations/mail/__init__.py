@@ -1,0 +1,1 @@
+"""Email: rendering templates into messages, and the transports that deliver them."""

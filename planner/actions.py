@@ -1,0 +1,158 @@
+"""What a tick may do. `plan()` returns these; `integrations.executor` carries them out.
+
+Every action carries `reason`, a sentence a person can read ("rep is below standard on
+calls for 3 weeks, so weekly instead of every 2 weeks").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Book:
+    """Create a coachd event. `event_id` is deterministic, so writing it twice is harmless."""
+
+    key: str
+    event_id: str
+    kind: str
+    rep: str | None
+    period: str
+    generation: int
+    start: datetime
+    end: datetime
+    title: str
+    description: str
+    attendees: tuple[str, ...]
+    reason: str
+    location: str = ""
+    busy: bool = True
+
+
+@dataclass(frozen=True)
+class Move:
+    """Move a coachd event that nobody touched to a new time."""
+
+    key: str
+    event_id: str
+    start: datetime
+    end: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """Remove a coachd event that policy no longer wants."""
+
+    key: str
+    event_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Remember:
+    """Update coachd's memory of a booking without touching the calendar.
+
+    Used when a booking is found in the calendar but not in the state (adopt it), or when a
+    person deleted one (record that, so coachd does not fight them).
+    """
+
+    key: str
+    event_id: str
+    status: str
+    kind: str
+    rep: str | None
+    generation: int
+    start: datetime
+    end: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class Decline:
+    """Decline an invitation on the manager's behalf (or hand it to a delegate)."""
+
+    event_id: str
+    fingerprint: str
+    title: str
+    organizer: str
+    start: datetime
+    rule: str
+    message: str
+    reason: str
+    delegate_to: str | None = None
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Mark a meeting for the manager's attention without answering it."""
+
+    event_id: str
+    fingerprint: str
+    title: str
+    organizer: str
+    start: datetime
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Keep:
+    """Record that triage looked at an invitation and leaves it alone (decide once)."""
+
+    event_id: str
+    fingerprint: str
+    title: str
+    organizer: str
+    start: datetime
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SendEmail:
+    """Send one email. `key` is unique per email ever; a key already sent is never resent.
+
+    `context` holds only plain data (str, numbers, bools, lists, dicts) for the templates.
+    """
+
+    key: str
+    kind: str
+    to: tuple[str, ...]
+    context: Mapping[str, Any]
+    reason: str
+    cc: tuple[str, ...] = field(default=())
+
+
+Action = Book | Move | Cancel | Remember | Decline | Flag | Keep | SendEmail
+
+
+def describe(action: Action) -> str:
+    """One line for `coachd plan`: what and why."""
+    name = type(action).__name__
+    if isinstance(action, Book | Move):
+        when = action.start.strftime("%a %Y-%m-%d %H:%M")
+        end = action.end.strftime("%H:%M")
+        what = action.title if isinstance(action, Book) else action.key
+        return f"{name:<7} {when}-{end}  {what}  -- {action.reason}"
+    if isinstance(action, Decline | Flag | Keep):
+        when = action.start.strftime("%a %Y-%m-%d %H:%M")
+        verb = "Delegate" if isinstance(action, Decline) and action.delegate_to else name
+        return f"{verb:<7} {when}  {action.title!r} from {action.organizer}  -- {action.reason}"
+    if isinstance(action, SendEmail):
+        return f"{name:<7} {action.kind} to {', '.join(action.to)}  -- {action.reason}"
+    return f"{name:<7} {action.key}  -- {action.reason}"
+
+
+def to_json(action: Action) -> dict[str, Any]:
+    """A JSON-ready dict for `coachd plan --json`."""
+    d = asdict(action)
+    for k, v in list(d.items()):
+        if isinstance(v, datetime):
+            d[k] = v.isoformat()
+        elif isinstance(v, tuple):
+            d[k] = list(v)
+    return {"action": type(action).__name__, **d}

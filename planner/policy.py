@@ -1,0 +1,537 @@
+"""The manager's policy: typed, validated once, passed to the planner piece by piece.
+
+Every model forbids unknown keys, so a misspelled key is an error rather than a silently
+ignored setting. Durations read like `30m`, `4h`, `2 weeks`; times are `"HH:MM"` in the
+manager's IANA timezone. File paths stay as written; the loader resolves them against the
+folder that holds config.yaml.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
+
+from planner.timeutil import WEEKDAYS, format_duration, parse_duration, parse_hhmm
+
+MAX_KPIS = 7
+
+
+def _duration(v: Any) -> timedelta:
+    if isinstance(v, timedelta):
+        return v
+    if isinstance(v, bool) or not isinstance(v, str):
+        raise ValueError(f"must be a duration like 30m, 4h or 2 weeks (got {v!r})")
+    return parse_duration(v)
+
+
+def _hhmm(v: Any) -> time:
+    if isinstance(v, time):
+        return v
+    if not isinstance(v, str):
+        raise ValueError(f'must be a time written "HH:MM" in quotes (got {v!r})')
+    return parse_hhmm(v)
+
+
+def _weekday(v: Any) -> str:
+    if not isinstance(v, str) or v.strip().lower()[:3] not in WEEKDAYS:
+        raise ValueError(f"must be a weekday like mon, tue, wed (got {v!r})")
+    return v.strip().lower()[:3]
+
+
+_EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+
+
+def _email(v: Any) -> str:
+    if not isinstance(v, str) or not _EMAIL.match(v.strip()):
+        raise ValueError(f"must be an email address like name@example.com (got {v!r})")
+    return v.strip().lower()
+
+
+def _address_or_domain(v: Any) -> str:
+    if not isinstance(v, str) or not v.strip() or any(c in v for c in " \r\n\t<>,;\"'"):
+        raise ValueError(f"must be an email address or a domain like example.com (got {v!r})")
+    return v.strip().lower().lstrip("@")
+
+
+def _day(v: Any) -> date:
+    if isinstance(v, date):
+        return v
+    if isinstance(v, str):
+        try:
+            return date.fromisoformat(v.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"must be a date written YYYY-MM-DD (got {v!r})")
+
+
+def _percent(v: Any) -> float:
+    if isinstance(v, bool):
+        raise ValueError(f"must be a percentage like 40% (got {v!r})")
+    if isinstance(v, int | float):
+        f = float(v)
+    elif isinstance(v, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*%?\s*", v):
+        f = float(v.strip().rstrip("%"))
+    else:
+        raise ValueError(f"must be a percentage like 40% (got {v!r})")
+    if not 0 <= f <= 100:
+        raise ValueError(f"must be between 0% and 100% (got {v!r})")
+    return f
+
+
+Duration = Annotated[
+    timedelta, BeforeValidator(_duration), PlainSerializer(format_duration, return_type=str)
+]
+HHMM = Annotated[time, BeforeValidator(_hhmm), PlainSerializer(lambda t: t.strftime("%H:%M"))]
+Weekday = Annotated[str, BeforeValidator(_weekday)]
+Email = Annotated[str, BeforeValidator(_email)]
+AddressOrDomain = Annotated[str, BeforeValidator(_address_or_domain)]
+Day = Annotated[date, BeforeValidator(_day)]
+Percent = Annotated[float, BeforeValidator(_percent)]
+
+
+class Strict(BaseModel):
+    """Base for every section: unknown keys are errors, values are not silently coerced."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Window(Strict):
+    """A daily wall-clock window in the manager's timezone."""
+
+    start: HHMM
+    end: HHMM
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.end <= self.start:
+            raise ValueError(
+                f"end ({self.end:%H:%M}) must be after start ({self.start:%H:%M})"
+            )
+        return self
+
+
+def _positive(v: timedelta) -> timedelta:
+    if v <= timedelta(0):
+        raise ValueError(f"must be longer than zero (got {format_duration(v)})")
+    return v
+
+
+class Manager(Strict):
+    """The sales manager whose calendar coachd guards."""
+
+    name: str
+    email: Email
+    timezone: str
+    working_hours: Window = Window(start=time(8, 0), end=time(17, 0))
+    working_days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    boss: Email | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown IANA timezone {v!r} (use a name like America/Chicago)"
+            ) from None
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def domain(self) -> str:
+        return self.email.rsplit("@", 1)[1]
+
+
+class Rep(Strict):
+    """One sales rep on the manager's team."""
+
+    name: str
+    email: Email
+    start_date: Day | None = None
+    goals: list[str] = Field(default_factory=list)
+    minimums: dict[str, float] = Field(default_factory=dict)
+    send_agenda: bool | None = None
+
+
+class Kpi(Strict):
+    """One KPI with the minimum standard every rep must meet and the goal to aim for."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    name: str
+    unit: str = ""
+    higher_is_better: bool = True
+    minimum: float
+    goal: float
+
+    @model_validator(mode="after")
+    def _goal_beyond_minimum(self) -> Kpi:
+        if self.higher_is_better and self.goal < self.minimum:
+            raise ValueError(f"goal ({self.goal:g}) is below the minimum ({self.minimum:g})")
+        if not self.higher_is_better and self.goal > self.minimum:
+            raise ValueError(
+                f"goal ({self.goal:g}) is above the maximum allowed ({self.minimum:g}); "
+                "for lower-is-better KPIs the minimum standard is a ceiling"
+            )
+        return self
+
+
+class OneOnOne(Strict):
+    """Regular one-on-ones about each rep's goals and KPIs."""
+
+    every: Duration = timedelta(weeks=1)
+    duration: Duration = timedelta(minutes=30)
+    days: list[Weekday] = Field(default_factory=lambda: ["tue", "wed", "thu"])
+    window: Window = Window(start=time(9, 0), end=time(16, 0))
+    new_hire_every: Duration = timedelta(weeks=1)
+    below_standard_every: Duration = timedelta(weeks=1)
+    rebook_deleted: bool = False
+
+    _pos = field_validator("every", "duration", "new_hire_every", "below_standard_every")(
+        _positive
+    )
+
+    @field_validator("every", "new_hire_every", "below_standard_every")
+    @classmethod
+    def _cadence(cls, v: timedelta) -> timedelta:
+        if v < timedelta(days=1):
+            raise ValueError(f"must be at least 1 day (got {format_duration(v)})")
+        return v
+
+
+class RideAlong(Strict):
+    """Field ride-alongs, rotated across reps, longest-since-last first."""
+
+    enabled: bool = True
+    every: Duration = timedelta(weeks=4)
+    new_hire_every: Duration = timedelta(weeks=2)
+    length: Literal["half_day", "full_day"] = "half_day"
+    days: list[Weekday] = Field(default_factory=lambda: ["wed", "thu"])
+    per_week: int = Field(default=1, ge=0, le=5)
+
+
+class Huddle(Strict):
+    """Short team huddles at a fixed time."""
+
+    enabled: bool = True
+    days: list[Weekday] = Field(default_factory=lambda: ["mon", "wed", "fri"])
+    time: HHMM = time(8, 30)
+    duration: Duration = timedelta(minutes=15)
+
+
+class SalesMeeting(Strict):
+    """The weekly sales meeting on selling skills, one topic per meeting, in order."""
+
+    enabled: bool = True
+    day: Weekday = "tue"
+    time: HHMM = time(10, 0)
+    duration: Duration = timedelta(hours=1)
+    topics: list[str] = Field(default_factory=lambda: ["Discovery questions"])
+    first_week: Day | None = None
+
+    @field_validator("topics")
+    @classmethod
+    def _some_topics(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("needs at least one topic")
+        return v
+
+
+class CallReview(Strict):
+    """Blocks for listening to recorded calls, manager only."""
+
+    enabled: bool = True
+    per_week: int = Field(default=2, ge=0, le=10)
+    duration: Duration = timedelta(minutes=45)
+    days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    window: Window = Window(start=time(13, 0), end=time(17, 0))
+
+
+class Standards(Strict):
+    """When a rep counts as below standard, and when that calls for a conversation."""
+
+    tighten_after: int = Field(default=2, ge=1)
+    coach_up_after: int = Field(default=2, ge=1)
+    coach_out_after: int = Field(default=6, ge=1)
+
+
+class Coaching(Strict):
+    """Which coaching blocks to book, how often and where in the week."""
+
+    horizon: Duration = timedelta(weeks=2)
+    buffer: Duration = timedelta(minutes=10)
+    max_per_day: Duration = timedelta(hours=4)
+    slot_step: Duration = timedelta(minutes=15)
+    ramp_weeks: int = Field(default=12, ge=0)
+    standards: Standards = Standards()
+    one_on_one: OneOnOne = OneOnOne()
+    ride_along: RideAlong = RideAlong()
+    huddle: Huddle = Huddle()
+    sales_meeting: SalesMeeting = SalesMeeting()
+    call_review: CallReview = CallReview()
+
+    @field_validator("horizon")
+    @classmethod
+    def _horizon(cls, v: timedelta) -> timedelta:
+        if not timedelta(days=1) <= v <= timedelta(weeks=12):
+            raise ValueError(f"must be between 1 day and 12 weeks (got {format_duration(v)})")
+        return v
+
+
+Category = Literal["coaching", "account_management", "recruiting", "non_sales", "personal"]
+
+
+class Match(Strict):
+    """What a triage rule looks at. Every condition given must hold (AND)."""
+
+    title: list[str] = Field(default_factory=list)
+    title_regex: str | None = None
+    description: list[str] = Field(default_factory=list)
+    organizer: list[AddressOrDomain] = Field(default_factory=list)
+    min_attendees: int | None = Field(default=None, ge=0)
+    max_attendees: int | None = Field(default=None, ge=0)
+    internal_only: bool | None = None
+    recurring: bool | None = None
+    min_duration: Duration | None = None
+    max_duration: Duration | None = None
+    overlaps_coaching: bool | None = None
+
+    @field_validator("title_regex")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as e:
+                raise ValueError(f"not a valid regular expression: {e}") from None
+        return v
+
+
+class Rule(Strict):
+    """One triage rule: first match wins."""
+
+    name: Annotated[str, Field(min_length=1)]
+    match: Match
+    action: Literal["keep", "flag", "decline", "delegate"]
+    category: Category = "non_sales"
+    message: str = "Thank you for the invitation. I protect this time for coaching my team."
+    delegate_to: Email | None = None
+
+    @model_validator(mode="after")
+    def _delegate(self) -> Rule:
+        if self.action == "delegate" and not self.delegate_to:
+            raise ValueError("action 'delegate' needs delegate_to: an email address")
+        return self
+
+
+class Budgets(Strict):
+    """Weekly hour budgets; a meeting that would exceed one is flagged with the figures."""
+
+    non_sales_hours_per_week: Duration = timedelta(hours=5)
+    account_management_hours_per_week: Duration = timedelta(hours=6)
+
+
+class Triage(Strict):
+    """How coachd treats invitations that are not sales. Flag mode never declines."""
+
+    mode: Literal["flag", "decline"] = "flag"
+    max_declines_per_tick: int = Field(default=10, ge=0)
+    never_decline: list[AddressOrDomain] = Field(default_factory=list)
+    customer_domains: list[AddressOrDomain] = Field(default_factory=list)
+    internal_domains: list[AddressOrDomain] = Field(default_factory=list)
+    budgets: Budgets = Budgets()
+    rules: list[Rule] = Field(default_factory=list)
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_names(cls, v: list[Rule]) -> list[Rule]:
+        seen: set[str] = set()
+        for r in v:
+            if r.name in seen:
+                raise ValueError(f"rule name {r.name!r} is used twice")
+            seen.add(r.name)
+        return v
+
+
+class KpiSource(Strict):
+    """Where weekly KPI figures come from: a CSV of `week,rep,kpi,value`."""
+
+    type: Literal["csv"] = "csv"
+    path: str = "kpis.csv"
+
+
+class MaildirSettings(Strict):
+    path: str = "outbox"
+
+
+class SmtpSettings(Strict):
+    host: str = "localhost"
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password: str | None = None
+    timeout: Duration = timedelta(seconds=30)
+
+
+class AgendaEmail(Strict):
+    before: Duration = timedelta(hours=24)
+    send_to_rep: bool = False
+
+
+class SummaryEmail(Strict):
+    enabled: bool = True
+    day: Weekday = "mon"
+    time: HHMM = time(7, 30)
+
+
+class DigestEmail(Strict):
+    enabled: bool = True
+    time: HHMM = time(17, 0)
+
+
+class SalesMeetingEmail(Strict):
+    enabled: bool = True
+    before: Duration = timedelta(hours=24)
+
+
+class EmailSettings(Strict):
+    """How coachd sends its emails and when."""
+
+    transport: Literal["maildir", "smtp", "gmail"] = "maildir"
+    sender: Email = Field(default="coachd@localhost.localdomain", alias="from")
+    maildir: MaildirSettings = MaildirSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    templates_dir: str | None = None
+    notes_dir: str = "notes"
+    agenda: AgendaEmail = AgendaEmail()
+    summary: SummaryEmail = SummaryEmail()
+    digest: DigestEmail = DigestEmail()
+    sales_meeting: SalesMeetingEmail = SalesMeetingEmail()
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class GoogleSettings(Strict):
+    credentials: Literal["oauth", "service_account", "none"] = "oauth"
+    client_secrets: str = "client_secret.json"
+    token_file: str = "secrets/google-token.json"
+    service_account_key: str | None = None
+    calendar_id: str = "primary"
+    api_endpoint: str | None = None
+
+
+class LocalCalendar(Strict):
+    path: str = "calendar"
+
+
+class CalendarSettings(Strict):
+    """Which calendar coachd reads and writes."""
+
+    backend: Literal["local", "google"] = "local"
+    local: LocalCalendar = LocalCalendar()
+    google: GoogleSettings = GoogleSettings()
+
+    @model_validator(mode="after")
+    def _no_credentials_only_on_loopback(self) -> CalendarSettings:
+        g = self.google
+        if self.backend == "google" and g.credentials == "none":
+            ep = g.api_endpoint or ""
+            if not re.match(r"^http://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?/", ep):
+                raise ValueError(
+                    "google.credentials: none is only allowed with a loopback "
+                    "google.api_endpoint (http://127.0.0.1:PORT/...)"
+                )
+        return self
+
+
+class StateSettings(Strict):
+    path: str = "state/coachd.json"
+    keep_weeks: int = Field(default=26, ge=4)
+
+
+class AuditTargets(Strict):
+    coaching_min_share: Percent = 40.0
+    non_sales_max: Duration = timedelta(hours=5)
+    account_management_max: Duration = timedelta(hours=6)
+
+
+class LeadershipReport(Strict):
+    enabled: bool = False
+    to: list[Email] = Field(default_factory=list)
+    day_of_month: int = Field(default=1, ge=1, le=28)
+    time: HHMM = time(8, 0)
+
+
+class Audit(Strict):
+    """Where the manager's hours went, against these targets."""
+
+    targets: AuditTargets = AuditTargets()
+    categories: dict[Category, list[str]] = Field(default_factory=dict)
+    leadership_report: LeadershipReport = LeadershipReport()
+
+
+class DaemonSettings(Strict):
+    tick: Duration = timedelta(minutes=10)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("tick")
+    @classmethod
+    def _tick(cls, v: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= v <= timedelta(hours=6):
+            raise ValueError(f"must be between 1s and 6h (got {format_duration(v)})")
+        return v
+
+
+class Policy(Strict):
+    """The whole of config.yaml."""
+
+    manager: Manager
+    team: list[Rep]
+    kpis: list[Kpi] = Field(default_factory=list, max_length=MAX_KPIS)
+    coaching: Coaching = Coaching()
+    triage: Triage = Triage()
+    kpi_source: KpiSource = KpiSource()
+    email: EmailSettings = EmailSettings()
+    calendar: CalendarSettings = CalendarSettings()
+    state: StateSettings = StateSettings()
+    audit: Audit = Audit()
+    daemon: DaemonSettings = DaemonSettings()
+
+    @field_validator("kpis")
+    @classmethod
+    def _unique_kpis(cls, v: list[Kpi]) -> list[Kpi]:
+        ids = [k.id for k in v]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise ValueError(f"KPI id {sorted(dup)[0]!r} is used twice")
+        return v
+
+    @field_validator("team")
+    @classmethod
+    def _unique_reps(cls, v: list[Rep]) -> list[Rep]:
+        emails = [r.email for r in v]
+        dup = {e for e in emails if emails.count(e) > 1}
+        if dup:
+            raise ValueError(f"rep {sorted(dup)[0]} is listed twice")
+        return v
+
+    def rep(self, email: str) -> Rep | None:
+        return next((r for r in self.team if r.email == email), None)
+
+    def kpi(self, kpi_id: str) -> Kpi | None:
+        return next((k for k in self.kpis if k.id == kpi_id), None)
