@@ -116,9 +116,7 @@ class Window(Strict):
     @model_validator(mode="after")
     def _ordered(self) -> Window:
         if self.end <= self.start:
-            raise ValueError(
-                f"end ({self.end:%H:%M}) must be after start ({self.start:%H:%M})"
-            )
+            raise ValueError(f"end ({self.end:%H:%M}) must be after start ({self.start:%H:%M})")
         return self
 
 
@@ -202,9 +200,7 @@ class OneOnOne(Strict):
     below_standard_every: Duration = timedelta(weeks=1)
     rebook_deleted: bool = False
 
-    _pos = field_validator("every", "duration", "new_hire_every", "below_standard_every")(
-        _positive
-    )
+    _pos = field_validator("every", "duration", "new_hire_every", "below_standard_every")(_positive)
 
     @field_validator("every", "new_hire_every", "below_standard_every")
     @classmethod

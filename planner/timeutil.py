@@ -9,11 +9,29 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 _UNITS = {
-    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
-    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
-    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
-    "d": 86400, "day": 86400, "days": 86400,
-    "w": 604800, "wk": 604800, "wks": 604800, "week": 604800, "weeks": 604800,
+    "s": 1,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hr": 3600,
+    "hrs": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "w": 604800,
+    "wk": 604800,
+    "wks": 604800,
+    "week": 604800,
+    "weeks": 604800,
 }
 _PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*")
 
@@ -66,7 +84,7 @@ def parse_hhmm(text: str) -> time:
     """Parse a wall-clock time written `"HH:MM"` (24-hour)."""
     m = _HHMM.match(text.strip())
     if not m:
-        raise ValueError(f"not a time: {text!r} (write \"HH:MM\", 24-hour, in quotes)")
+        raise ValueError(f'not a time: {text!r} (write "HH:MM", 24-hour, in quotes)')
     return time(int(m.group(1)), int(m.group(2)))
 
 

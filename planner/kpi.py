@@ -1,0 +1,95 @@
+"""KPI standings: each rep's figures against the minimum standard and the goal, by week."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from planner.model import KpiRow
+from planner.policy import Kpi, Policy, Rep
+
+
+def minimum_for(kpi: Kpi, rep: Rep) -> float:
+    """The rep's minimum standard on a KPI: their own override, or the team's."""
+    return rep.minimums.get(kpi.id, kpi.minimum)
+
+
+def meets(kpi: Kpi, value: float, minimum: float) -> bool:
+    """Whether a value meets the standard (a ceiling for lower-is-better KPIs)."""
+    return value >= minimum if kpi.higher_is_better else value <= minimum
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One rep on one KPI: the latest figure, the trend and how long they have been below."""
+
+    rep: str
+    kpi: str
+    minimum: float
+    goal: float
+    latest: float | None
+    latest_week: date | None
+    trend: tuple[float | None, ...]  # oldest first, the last `len` weeks ending at latest_week
+    weeks_below: int  # consecutive weeks below standard, ending at the latest week with data
+
+    @property
+    def below(self) -> bool:
+        return self.weeks_below > 0
+
+
+def history(rows: Iterable[KpiRow]) -> dict[tuple[str, str], dict[date, float]]:
+    """Index KPI rows as {(rep, kpi): {week: value}}; a later row for the same week wins."""
+    out: dict[tuple[str, str], dict[date, float]] = defaultdict(dict)
+    for r in rows:
+        out[(r.rep, r.kpi)][r.week] = r.value
+    return out
+
+
+def standings(
+    policy: Policy, rows: Iterable[KpiRow], up_to: date, trend_len: int = 4
+) -> dict[str, list[Standing]]:
+    """Every rep's standing on every KPI, using weeks up to and including `up_to` (a Monday).
+
+    A missing week breaks a below-standard streak only if the rep met the standard; weeks
+    with no figure are skipped, so a gap in reporting neither helps nor hurts.
+    """
+    hist = history(rows)
+    out: dict[str, list[Standing]] = {}
+    for rep in policy.team:
+        rep_out = []
+        for kpi in policy.kpis:
+            weeks = {w: v for w, v in hist.get((rep.email, kpi.id), {}).items() if w <= up_to}
+            ordered = sorted(weeks)
+            minimum = minimum_for(kpi, rep)
+            streak = 0
+            for w in reversed(ordered):
+                if meets(kpi, weeks[w], minimum):
+                    break
+                streak += 1
+            latest_week = ordered[-1] if ordered else None
+            trend: tuple[float | None, ...] = ()
+            if latest_week is not None:
+                span = [latest_week - timedelta(weeks=i) for i in range(trend_len - 1, -1, -1)]
+                trend = tuple(weeks.get(w) for w in span)
+            rep_out.append(
+                Standing(
+                    rep=rep.email,
+                    kpi=kpi.id,
+                    minimum=minimum,
+                    goal=kpi.goal,
+                    latest=weeks[latest_week] if latest_week else None,
+                    latest_week=latest_week,
+                    trend=trend,
+                    weeks_below=streak,
+                )
+            )
+        out[rep.email] = rep_out
+    return out
+
+
+def weeks_below_standard(policy: Policy, rows: Iterable[KpiRow], rep: str, up_to: date) -> int:
+    """The longest current below-standard streak of a rep across all KPIs."""
+    s = standings(policy, rows, up_to).get(rep, [])
+    return max((x.weeks_below for x in s), default=0)
