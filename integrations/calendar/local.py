@@ -1,0 +1,345 @@
+"""The local calendar backend: a vdir folder of iCalendar files, one sub-folder per person.
+
+Layout: `root/<person email>/<name>.ics`, one VCALENDAR per file holding one event (a
+recurring series and its overridden instances share a file). khal reads it as it is and
+vdirsyncer syncs it with any CalDAV server. coachd names its own files `<uid>.ics`; files
+written by other tools may be named anything, so an index UID -> file is kept, refreshed
+from the folder whenever a lookup misses.
+
+Event ids follow `ics_decode`: the UID for a single event, `UID/<recurrence-id in UTC>` for
+an occurrence of a series. Writes on an occurrence:
+- Decline and Flag apply to the whole series file: an answer to an invitation is given once
+  for the series, as calendar clients do when you decline a recurring meeting.
+- Cancel removes only that occurrence (EXDATE on the series); Cancel of a single event deletes
+  its file.
+- Move of an occurrence is refused (coachd only moves its own, single events).
+Move and Cancel are refused for any event without coachd's X-COACHD-KEY tag: a planner bug
+must never delete or shift someone else's meeting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from integrations.calendar import ics_encode as enc
+from integrations.calendar.base import BusyRead, CalendarRead, CalendarWrite, WriteOutcome
+from integrations.calendar.ics_decode import (
+    IcsError,
+    ParsedFile,
+    in_window,
+    is_series,
+    occurrences,
+    parse_ics,
+    parse_recurrence_suffix,
+    single_events,
+)
+from integrations.calendar.vdir import (
+    atomic_write,
+    item_filename,
+    list_items,
+    person_dir,
+    remove_file,
+    write_event_file,
+)
+from integrations.errors import UserError
+from planner.actions import Book, Cancel, Decline, Flag, Move
+from planner.model import Event
+from planner.timeutil import Interval, clip, merge
+
+log = logging.getLogger(__name__)
+
+# (inode, mtime_ns, size). vdir writers (khal, vdirsyncer, coachd) replace files by renaming a
+# new one over them, which changes the inode, so an unchanged stamp means unchanged content.
+_Stamp = tuple[int, int, int]
+
+
+class NotFound(LookupError):
+    """No file in the person's folder holds the event."""
+
+
+@dataclass
+class _Cached:
+    """What is known about one file while its stamp stays the same."""
+
+    stamp: _Stamp
+    uids: frozenset[str]
+    reader: str = ""  # the owner the events were decoded for (self_status depends on it)
+    single: tuple[Event, ...] | None = None  # every event of a file without recurrence
+    series: ParsedFile | None = None  # a recurring series, expanded anew for each window
+
+
+def _stamp(path: Path) -> _Stamp:
+    st = path.stat()
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+@dataclass(frozen=True)
+class _Located:
+    path: Path
+    parsed: ParsedFile
+    uid: str
+    recurrence: str | None  # the `YYYYMMDD[THHMMSSZ]` part of an occurrence id
+
+
+class LocalCalendar:
+    """A `Calendar` over a vdir tree. `tz` is the manager's zone: all-day and floating events
+    are read in it and coachd's own events are written in it. `clock` returns the current
+    aware time for DTSTAMP/LAST-MODIFIED (defaults to the system clock)."""
+
+    def __init__(
+        self, root: Path, tz: ZoneInfo, *, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        self.root = Path(root)
+        self.tz = tz
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._index: dict[Path, dict[str, Path]] = {}
+        # Parsing dominates a read; files that did not change are not parsed again.
+        self._files: dict[Path, _Cached] = {}
+
+    # ----------------------------------------------------------------- reading
+
+    def read(self, owner: str, window: Interval) -> CalendarRead:
+        """Every occurrence of the owner's events overlapping `window`, sorted by start.
+
+        A missing folder holds no events (with a warning); a folder that cannot be listed
+        raises UserError, because planning on a calendar that silently looks empty would
+        book over real meetings. A malformed file is skipped with a warning naming it.
+        """
+        folder = person_dir(self.root, owner)
+        try:
+            files = list_items(folder)
+        except FileNotFoundError:
+            return CalendarRead([], [f"no calendar folder for {owner} at {folder}: no events"])
+        except OSError as e:
+            raise UserError(f"cannot read calendar folder {folder}: {e}") from e
+        events, warnings = [], []
+        index: dict[str, Path] = {}
+        for path in files:
+            try:
+                events.extend(self._events_in(path, owner, window))
+                for uid in self._files[path].uids:
+                    index.setdefault(uid, path)
+            except Exception as e:
+                # One bad file never stops the others; the warning names it so a person can fix it.
+                # Returned, not logged here: the caller reports warnings once.
+                warnings.append(f"skipped {path}: {e}")
+        self._index[folder] = index
+        present = set(files)
+        for gone in [p for p in self._files if p.parent == folder and p not in present]:
+            del self._files[gone]
+        events.sort(key=lambda ev: (ev.start, ev.id))
+        return CalendarRead(events, warnings)
+
+    def _events_in(self, path: Path, owner: str, window: Interval) -> list[Event]:
+        """The events of one file overlapping the window, decoding it only when it changed."""
+        stamp = _stamp(path)
+        cached = self._files.get(path)
+        if (
+            cached is None
+            or cached.stamp != stamp
+            or cached.reader != owner
+            or (cached.single is None and cached.series is None)
+        ):
+            parsed = parse_ics(path.read_bytes())
+            cached = _Cached(stamp, parsed.uids, owner)
+            if any(is_series(parsed.calendar, uid) for uid in parsed.uids):
+                cached.series = parsed
+            else:
+                cached.single = tuple(single_events(parsed, self.tz, owner, owner))
+            self._files[path] = cached
+        if cached.single is not None:
+            return [ev for ev in cached.single if in_window(ev, window)]
+        assert cached.series is not None
+        return occurrences(cached.series, window, self.tz, owner, owner)
+
+    def busy(self, people: Sequence[str], window: Interval) -> BusyRead:
+        """Per person, the merged intervals (clipped to the window) of events that block time.
+
+        A person without a folder is free, with a warning naming them; a folder that cannot
+        be read goes to `errors` and the others are still answered.
+        """
+        out = BusyRead(busy={})
+        for person in people:
+            if not person_dir(self.root, person).is_dir():
+                out.busy[person] = []
+                out.warnings.append(f"no calendar folder for {person}: treated as free")
+                continue
+            try:
+                got = self.read(person, window)
+            except Exception as e:
+                out.errors[person] = str(e)
+                continue
+            out.warnings.extend(got.warnings)
+            blocking = [ev.interval for ev in got.events if ev.blocks_time()]
+            out.busy[person] = merge(clip(blocking, window))
+        return out
+
+    # ----------------------------------------------------------------- writing
+
+    def apply(self, owner: str, writes: Sequence[CalendarWrite]) -> list[WriteOutcome]:
+        """Carry out each write on the owner's folder, independently: a failure becomes that
+        write's outcome error and the next one still runs."""
+        outcomes = []
+        for write in writes:
+            try:
+                outcomes.append(self._apply_one(owner, write))
+            except Exception as e:
+                log.debug(
+                    "calendar write %s %s failed: %s",
+                    type(write).__name__,
+                    getattr(write, "event_id", "?"),
+                    e,
+                )
+                outcomes.append(
+                    WriteOutcome(
+                        write,
+                        getattr(write, "event_id", None),
+                        error=str(e) or type(e).__name__,
+                        transient=isinstance(e, OSError),
+                    )
+                )
+        return outcomes
+
+    def _apply_one(self, owner: str, write: CalendarWrite) -> WriteOutcome:
+        folder = person_dir(self.root, owner)
+        if isinstance(write, Book):
+            return self._book(owner, folder, write)
+        try:
+            found = self._locate(folder, write.event_id)
+        except NotFound:
+            if isinstance(write, Cancel):
+                return WriteOutcome(write, write.event_id)  # already gone: nothing to do
+            return WriteOutcome(write, write.event_id, error="not found")
+        if isinstance(write, Cancel | Move) and not any(
+            "X-COACHD-KEY" in ev for ev in enc.events_of(found.parsed.calendar, found.uid)
+        ):
+            # A safety brake: coachd moves and removes only what it booked itself.
+            verb = "cancel" if isinstance(write, Cancel) else "move"
+            return WriteOutcome(
+                write, write.event_id, error=f"refusing to {verb} an event coachd did not book"
+            )
+        if isinstance(write, Cancel):
+            self._cancel(found)
+        elif isinstance(write, Move):
+            if enc.move(
+                found.parsed.calendar, found.uid, write.start, write.end, self.tz, self._clock()
+            ):
+                self._save(found)
+        elif isinstance(write, Decline):
+            if enc.decline(found.parsed.calendar, found.uid, owner, write.rule, write.delegate_to):
+                self._save(found)
+        elif isinstance(write, Flag):
+            if enc.flag(found.parsed.calendar, found.uid, write.rule):
+                self._save(found)
+        else:  # pragma: no cover - the union is exhaustive
+            raise TypeError(f"unknown calendar write {write!r}")
+        return WriteOutcome(write, write.event_id)
+
+    def _book(self, owner: str, folder: Path, book: Book) -> WriteOutcome:
+        """Write coachd's event as `<event_id>.ics`, unless a file already holds that UID."""
+        item_filename(book.event_id)  # refuse an id that is not a safe file name, before looking
+        if book.end.astimezone(UTC) < book.start.astimezone(UTC):
+            # Written, it would be a file every reader skips as malformed.
+            raise ValueError(f"booking ends ({book.end}) before it starts ({book.start})")
+        try:
+            self._locate(folder, book.event_id, exact_uid=True)
+            return WriteOutcome(book, book.event_id)  # booked before: idempotent success
+        except NotFound:
+            pass
+        data = enc.encode_event(enc.book_spec(book, owner), self.tz, self._clock())
+        path = write_event_file(folder, book.event_id, data)
+        self._index.setdefault(folder, {})[book.event_id] = path
+        return WriteOutcome(book, book.event_id)
+
+    def _cancel(self, found: _Located) -> None:
+        if found.recurrence is None:
+            remove_file(found.path)
+            self._index.get(found.path.parent, {}).pop(found.uid, None)
+            self._files.pop(found.path, None)
+            return
+        rid = parse_recurrence_suffix(found.recurrence)
+        if enc.exclude_occurrence(found.parsed.calendar, found.uid, rid, self.tz, self._clock()):
+            self._save(found)
+
+    def _save(self, found: _Located) -> None:
+        atomic_write(found.path, found.parsed.calendar.to_ical())
+
+    # ----------------------------------------------------------------- finding files
+
+    def _parse(self, path: Path) -> ParsedFile:
+        """Parse a file afresh (edits must never touch a cached copy) and note its UIDs."""
+        stamp = _stamp(path)
+        parsed = parse_ics(path.read_bytes())
+        cached = self._files.get(path)
+        if cached is None or cached.stamp != stamp:
+            self._files[path] = _Cached(stamp, parsed.uids)
+        return parsed
+
+    def _uids(self, path: Path) -> frozenset[str]:
+        """The UIDs in a file, parsing it only when it changed since last seen."""
+        cached = self._files.get(path)
+        if cached is not None and cached.stamp == _stamp(path):
+            return cached.uids
+        return self._parse(path).uids
+
+    def _locate(self, folder: Path, event_id: str, *, exact_uid: bool = False) -> _Located:
+        """The file holding an event id (UID, or `UID/<recurrence>` for an occurrence).
+
+        Looks in the index, then at `<uid>.ics`, then rescans the folder (files that changed
+        are re-parsed; a malformed file is skipped here, it is reported by `read`).
+        """
+        candidates: list[tuple[str, str | None]] = [(event_id, None)]
+        if not exact_uid and "/" in event_id:
+            series_uid, _, suffix = event_id.rpartition("/")
+            candidates.append((series_uid, suffix))
+        for uid, rec in candidates:
+            hit = self._lookup(folder, uid, rescan=False)
+            if hit is not None:
+                return self._located(hit, uid, rec)
+        self._rescan(folder)
+        for uid, rec in candidates:
+            hit = self._lookup(folder, uid, rescan=True)
+            if hit is not None:
+                return self._located(hit, uid, rec)
+        raise NotFound(event_id)
+
+    def _located(self, path: Path, uid: str, rec: str | None) -> _Located:
+        parsed = self._parse(path)
+        if rec is not None and not is_series(parsed.calendar, uid):
+            raise NotFound(f"{uid}/{rec}")
+        return _Located(path, parsed, uid, rec)
+
+    def _lookup(self, folder: Path, uid: str, *, rescan: bool) -> Path | None:
+        paths = [self._index.get(folder, {}).get(uid)]
+        if not rescan:
+            with contextlib.suppress(ValueError):
+                paths.append(folder / item_filename(uid))
+        for path in paths:
+            if path is None:
+                continue
+            try:
+                if uid in self._uids(path):
+                    return path
+            except (OSError, IcsError):
+                continue
+        return None
+
+    def _rescan(self, folder: Path) -> None:
+        index: dict[str, Path] = {}
+        try:
+            files = list_items(folder)
+        except FileNotFoundError:
+            files = []
+        for path in files:
+            try:
+                for uid in self._uids(path):
+                    index.setdefault(uid, path)
+            except (OSError, IcsError):
+                continue
+        self._index[folder] = index
