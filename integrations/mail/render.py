@@ -1,0 +1,298 @@
+"""Render email templates in a Jinja2 sandbox: subject, text part and HTML part per kind.
+
+Templates live in the repository's `templates/` folder; a folder named by
+`email.templates_dir` may override any file by giving one of the same name. Rendering is
+sandboxed (no attribute escapes), strict (a misspelled variable is an error, not a blank),
+autoescaped for `.html` only, and bounded: loops, repetition and output size are capped so a
+bad template fails with an error instead of hanging the daemon.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import operator
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from integrations.errors import UserError
+
+log = logging.getLogger(__name__)
+
+BUILTIN_DIR = Path(__file__).resolve().parents[2] / "templates"
+# Bounds for one render. Real emails are a few kB and loop over a few dozen rows.
+MAX_OUTPUT_CHARS = 1_000_000
+MAX_ITERATIONS = 100_000
+MAX_INT_ARGUMENT = 100_000
+MAX_SECONDS = 5.0
+MAX_SUBJECT_CHARS = 250
+
+# Characters that must never reach a header: every C0/C1 control, NEL, and the Unicode line
+# and paragraph separators (some clients and libraries treat them as line breaks).
+UNSAFE_HEADER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+
+
+class TemplateError(UserError):
+    """A template failed to render: syntax, undefined variable, sandbox refusal, or a bound."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One email's rendered parts: a one-line subject, the text part and the HTML part."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def one_line(value: str, limit: int | None = None) -> str:
+    """Strip control characters (CR, LF, NUL, U+2028/2029...) and collapse whitespace."""
+    cleaned = " ".join(UNSAFE_HEADER.sub(" ", value).split())
+    if limit is not None and len(cleaned) > limit:
+        cleaned = cleaned[: limit - 1].rstrip() + "…"
+    return cleaned
+
+
+# -- bounds ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Budget:
+    iterations: int
+    deadline: float
+
+
+_budget: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("_budget", default=None)
+
+
+def _spend(n: int = 1) -> None:
+    b = _budget.get()
+    if b is None:
+        return
+    b.iterations -= n
+    if b.iterations < 0:
+        raise SecurityError(f"template loops more than {MAX_ITERATIONS} times in total")
+    if time.monotonic() > b.deadline:
+        raise SecurityError(f"template took longer than {MAX_SECONDS:g}s to render")
+
+
+def _bounded_range(*args: int) -> Iterator[int]:
+    """`range` for templates: every step counts against the render's iteration budget."""
+    r = range(*args)
+    if len(r) > MAX_ITERATIONS:
+        raise SecurityError(f"range of {len(r)} items is too large (max {MAX_ITERATIONS})")
+    for i in r:
+        _spend()
+        yield i
+
+
+def _check_args(args: tuple[Any, ...], kwargs: Mapping[str, Any], what: str) -> None:
+    for v in (*args, *kwargs.values()):
+        if isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_INT_ARGUMENT:
+            raise SecurityError(f"{what}: argument {v} is too large (max {MAX_INT_ARGUMENT})")
+
+
+def _bounded_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a filter so huge numeric arguments (`center(10**9)`) are refused up front."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _check_args(args, kwargs, f"filter {name!r}")
+        return fn(*args, **kwargs)
+
+    # Jinja inspects these markers to pass the environment/context/eval context.
+    for marker in ("jinja_pass_arg",):
+        if hasattr(fn, marker):
+            setattr(wrapper, marker, getattr(fn, marker))
+    return wrapper
+
+
+def _size(v: Any) -> int:
+    try:
+        return len(v)
+    except TypeError:
+        return 1
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox plus bounds on arithmetic, calls and loops."""
+
+    intercepted_binops = frozenset({"*", "**", "<<"})
+
+    def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
+        if operator_ == "**":
+            if isinstance(right, int | float) and abs(right) > 64:
+                raise SecurityError(f"exponent {right} is too large")
+            if isinstance(left, int | float) and abs(left) > 10**12:
+                raise SecurityError("base of ** is too large")
+            return operator.pow(left, right)
+        if operator_ == "<<":
+            if isinstance(right, int) and right > 64:
+                raise SecurityError(f"shift by {right} is too large")
+            return operator.lshift(left, right)
+        # `*`: repeating a string or list is bounded by the size of the result.
+        for seq, n in ((left, right), (right, left)):
+            if (
+                isinstance(n, int)
+                and isinstance(seq, str | list | tuple)
+                and _size(seq) * abs(n) > MAX_OUTPUT_CHARS
+            ):
+                raise SecurityError("repetition result is too large")
+        return operator.mul(left, right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_args(args, kwargs, "call")
+        _spend()
+        return super().call(__context, __obj, *args, **kwargs)
+
+
+# -- the renderer -----------------------------------------------------------------------------
+
+
+class Renderer:
+    """Renders `templates/<kind>.subject.txt`, `<kind>.txt` and `<kind>.html`.
+
+    `templates_dir` (from `email.templates_dir`) is searched before the built-in folder, so a
+    user copy of any file (including `_layout.html`) replaces the built-in one.
+    """
+
+    def __init__(self, templates_dir: Path | None = None, builtin_dir: Path = BUILTIN_DIR) -> None:
+        self.dirs = [d for d in (templates_dir, builtin_dir) if d is not None]
+        if templates_dir is not None and not templates_dir.is_dir():
+            raise UserError(f"email.templates_dir: {templates_dir} is not a folder")
+        self.env = _Sandbox(
+            loader=jinja2.FileSystemLoader([str(d) for d in self.dirs]),
+            undefined=jinja2.StrictUndefined,
+            autoescape=jinja2.select_autoescape(
+                enabled_extensions=("html", "htm"), default_for_string=False, default=False
+            ),
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            auto_reload=True,
+        )
+        self.env.globals["range"] = _bounded_range
+        self.env.filters = {
+            name: _bounded_filter(name, fn) for name, fn in self.env.filters.items()
+        }
+
+    def kinds(self) -> list[str]:
+        """Every kind that has a subject template in any folder, sorted."""
+        found = set()
+        for d in self.dirs:
+            for p in d.glob("*.subject.txt"):
+                found.add(p.name.removesuffix(".subject.txt"))
+        return sorted(found)
+
+    def origin(self, name: str) -> str:
+        """Where a template file comes from, for error messages (`templates/agenda.html`)."""
+        for d in self.dirs:
+            if (d / name).is_file():
+                return f"{d.name}/{name}" if d == BUILTIN_DIR else str(d / name)
+        return name
+
+    def render_file(self, name: str, context: Mapping[str, Any]) -> str:
+        """Render one template file with bounds; raises TemplateError naming the file."""
+        token = _budget.set(_Budget(MAX_ITERATIONS, time.monotonic() + MAX_SECONDS))
+        try:
+            template = self.env.get_template(name)
+            parts: list[str] = []
+            size = 0
+            for chunk in template.generate(**context):
+                size += len(chunk)
+                if size > MAX_OUTPUT_CHARS:
+                    raise SecurityError(f"output is larger than {MAX_OUTPUT_CHARS} characters")
+                _spend(0)
+                parts.append(chunk)
+            return "".join(parts)
+        except jinja2.TemplateNotFound as e:
+            raise TemplateError(f"template {e.name} not found in {self._where()}") from None
+        except jinja2.TemplateSyntaxError as e:
+            raise TemplateError(f"{self.origin(name)}:{e.lineno}: {e.message}") from None
+        except (jinja2.TemplateError, SecurityError) as e:
+            raise TemplateError(f"{self.origin(name)}: {e}") from None
+        except (RecursionError, OverflowError, MemoryError, ArithmeticError) as e:
+            raise TemplateError(f"{self.origin(name)}: {type(e).__name__}: {e}") from None
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as e:
+            raise TemplateError(f"{self.origin(name)}: {type(e).__name__}: {e}") from None
+        finally:
+            _budget.reset(token)
+
+    def render(self, kind: str, context: Mapping[str, Any]) -> Rendered:
+        """Render all three parts of one email kind."""
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", kind):
+            raise TemplateError(f"not an email kind: {kind!r}")
+        subject = one_line(self.render_file(f"{kind}.subject.txt", context), MAX_SUBJECT_CHARS)
+        if not subject:
+            raise TemplateError(f"{self.origin(kind + '.subject.txt')}: the subject is empty")
+        text = self.render_file(f"{kind}.txt", context)
+        html = self.render_file(f"{kind}.html", context)
+        return Rendered(subject=subject, text=text, html=html)
+
+    def _where(self) -> str:
+        return " or ".join(str(d) for d in self.dirs)
+
+
+def check_templates(
+    renderer: Renderer,
+    samples: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[str]:
+    """Render every kind against sample data; return one readable error per broken file.
+
+    `samples` maps kind -> context and limits the check to those kinds. By default every kind
+    with a subject template is checked, with samples from the planner modules that offer a
+    `sample_context(kind)`; a kind with templates but no sample is reported, so nothing goes
+    unchecked.
+    """
+    kinds = sorted(samples) if samples is not None else renderer.kinds()
+    if samples is None:
+        samples = default_samples(kinds)
+    errors: list[str] = []
+    for kind in kinds:
+        ctx = samples.get(kind)
+        if ctx is None:
+            errors.append(f"{renderer.origin(kind + '.subject.txt')}: no sample data to check it")
+            continue
+        for name in (f"{kind}.subject.txt", f"{kind}.txt", f"{kind}.html"):
+            try:
+                out = renderer.render_file(name, ctx)
+                if name.endswith(".subject.txt") and not one_line(out):
+                    errors.append(f"{renderer.origin(name)}: the subject is empty")
+            except TemplateError as e:
+                errors.append(str(e))
+    return errors
+
+
+# Other planner modules that provide `sample_context(kind)` for the kinds they own.
+_SAMPLE_MODULES = ("planner.emails", "planner.audit", "planner.triage", "planner.delegation")
+
+
+def default_samples(kinds: list[str]) -> dict[str, Mapping[str, Any]]:
+    """Sample contexts for the given kinds from whichever planner module knows each one."""
+    import importlib
+
+    out: dict[str, Mapping[str, Any]] = {}
+    providers = []
+    for mod_name in _SAMPLE_MODULES:
+        try:
+            mod = importlib.import_module(mod_name)
+        except ImportError:
+            continue
+        fn = getattr(mod, "sample_context", None)
+        if callable(fn):
+            providers.append(fn)
+    for kind in kinds:
+        for fn in providers:
+            try:
+                out[kind] = fn(kind)
+                break
+            except (KeyError, ValueError):
+                continue
+    return out
