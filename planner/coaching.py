@@ -1,0 +1,180 @@
+"""plan_coaching: every coaching block the manager's role needs over the horizon, booked well.
+
+Order of work, each step seeing what the previous ones placed:
+
+1. reconcile what coachd's events look like against its memory (adopt, note moves, cancel
+   bookings for reps who left or kinds switched off);
+2. the fixed-time blocks: the weekly sales meeting, then the huddles;
+3. ride-alongs, which need the longest free stretches;
+4. one-on-ones, per rep and cadence period;
+5. call-review blocks, the most flexible (manager only);
+6. record the bookings people deleted (unless a one-on-one was rebooked instead).
+
+Busy time is the manager's events that block time (not coachd's; all-day and multi-day ones
+block what they cover), each rep's busy intervals, and every coachd block already there or
+placed in this run. Every block starts after `now`, ends by `now + coaching.horizon`, and sits
+inside working hours on a working day in the manager's zone.
+
+The daily cap (`coaching.max_per_day`) counts the hours of every coachd kind, huddles and the
+sales meeting included, and limits the flexible kinds (one-on-ones, call reviews): a
+fixed-time block is never moved by it, and a ride-along is one field activity that the cap
+does not split (see planner.ride_alongs).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from planner.actions import Book
+from planner.blocks import Block, CoachingAction, CoachingPlan, Ctx, fmt_when
+from planner.fixed_blocks import plan_call_reviews, plan_huddles, plan_sales_meetings, topic_for
+from planner.kpi import standings
+from planner.model import BookingRecord, Event, Snapshot
+from planner.one_on_ones import plan_one_on_ones
+from planner.periods import horizon
+from planner.policy import Policy
+from planner.reconcile import adopt, deleted_by_someone, index, remember_deleted, unwanted
+from planner.ride_alongs import plan_ride_alongs, sales_meeting_days
+from planner.slots import Board, local_day
+from planner.timeutil import week_monday
+
+__all__ = ["Block", "CoachingPlan", "plan_coaching"]
+
+log = logging.getLogger(__name__)
+
+SALES_TITLE = "Weekly sales meeting: "
+
+
+def plan_coaching(policy: Policy, snapshot: Snapshot, now: datetime) -> CoachingPlan:
+    """Decide which coaching blocks to book, cancel or remember this tick (pure)."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    tz = policy.manager.tz
+    hz = horizon(policy, now)
+    plan = CoachingPlan()
+    manager = policy.manager.email
+    if manager in snapshot.read_errors:
+        plan.skipped.append(
+            "the manager's calendar could not be read this tick: no coaching changes"
+        )
+        return plan
+
+    ex = index(snapshot, now)
+    cfg = policy.coaching
+    disabled = {
+        kind
+        for kind, on in (
+            ("ride_along", cfg.ride_along.enabled),
+            ("huddle", cfg.huddle.enabled),
+            ("sales_meeting", cfg.sales_meeting.enabled),
+            ("call_review", cfg.call_review.enabled),
+        )
+        if not on
+    }
+    cancels, gone = unwanted(ex, {r.email for r in policy.team}, disabled)
+    reconciled: list[CoachingAction] = [r for r in adopt(ex, tz) if r.key not in gone]
+    reconciled += cancels
+
+    board = Board(
+        tz=tz,
+        manager_busy=[ev.interval for ev in snapshot.events if ev.tag is None and ev.blocks_time()],
+        rep_busy=snapshot.rep_busy,
+        buffer=cfg.buffer,
+        cap=cfg.max_per_day,
+    )
+    ctx = Ctx(
+        policy=policy,
+        now=now,
+        end=hz.end,
+        board=board,
+        existing=ex,
+        unreadable=set(snapshot.read_errors) - {manager},
+        plan=plan,
+    )
+    for ev in ex.events:
+        assert ev.tag is not None
+        if ev.tag.key in gone:
+            continue
+        board.place(ev.interval)
+        if ev.end > now and ev.start < hz.end:
+            plan.blocks.append(_existing_block(ctx, ev))
+            if ev.start > now and board.meetings_overlap(ev.interval):
+                plan.conflicts.append(_conflict(ctx, snapshot, ev))
+
+    plan_sales_meetings(ctx)
+    plan_huddles(ctx)
+    plan_ride_alongs(ctx, sales_meeting_days(ctx, plan.blocks))
+    rebooked = plan_one_on_ones(ctx, _weeks_below(policy, snapshot, now))
+    plan_call_reviews(ctx)
+
+    for rec in deleted_by_someone(ex):
+        if rec.key not in rebooked and rec.key not in gone:
+            reconciled.append(remember_deleted(rec, _deleted_reason(policy, rec)))
+
+    books = sorted((a for a in plan.actions if isinstance(a, Book)), key=lambda b: (b.start, b.key))
+    plan.actions = [*reconciled, *books]
+    plan.blocks.sort(key=lambda b: (b.start, b.key))
+    log.debug(
+        "coaching plan: %d actions, %d blocks, %d skipped",
+        len(plan.actions),
+        len(plan.blocks),
+        len(plan.skipped),
+    )
+    return plan
+
+
+def _weeks_below(policy: Policy, snapshot: Snapshot, now: datetime) -> dict[str, int]:
+    """Each rep's below-standard streak up to the last completed week (computed once)."""
+    if not policy.kpis or not snapshot.kpis:
+        return {}
+    last_done = week_monday(local_day(now, policy.manager.tz)) - timedelta(weeks=1)
+    table = standings(policy, snapshot.kpis, last_done)
+    return {rep: max((s.weeks_below for s in rows), default=0) for rep, rows in table.items()}
+
+
+def _existing_block(ctx: Ctx, ev: Event) -> Block:
+    tag = ev.tag
+    assert tag is not None
+    topic: str | None = None
+    if tag.kind == "sales_meeting":
+        if ev.title.startswith(SALES_TITLE):
+            topic = ev.title[len(SALES_TITLE) :]
+        else:
+            topic = topic_for(ctx, week_monday(local_day(ev.start, ctx.tz)))
+    manager = ctx.policy.manager.email
+    return Block(
+        kind=tag.kind,
+        rep=tag.rep,
+        key=tag.key,
+        start=ev.start.astimezone(ctx.tz),
+        end=ev.end.astimezone(ctx.tz),
+        title=ev.title,
+        event_id=ev.id,
+        period=tag.period,
+        topic=topic,
+        attendees=tuple(a.email for a in ev.attendees if a.email.lower() != manager),
+    )
+
+
+def _conflict(ctx: Ctx, snapshot: Snapshot, block: Event) -> str:
+    """A sentence naming the meetings that now overlap an existing coaching block."""
+    others = [
+        ev.title or "(untitled)"
+        for ev in snapshot.events
+        if ev.tag is None and ev.blocks_time() and ev.interval.overlaps(block.interval)
+    ]
+    return (
+        f"{block.title} on {fmt_when(block.start, ctx.tz)} overlaps: "
+        f"{'; '.join(repr(t) for t in others)} (left in place; triage decides about the other)"
+    )
+
+
+def _deleted_reason(policy: Policy, rec: BookingRecord) -> str:
+    why = "someone deleted it from the calendar; coachd records that and does not book it again"
+    if rec.kind == "one_on_one":
+        if not policy.coaching.one_on_one.rebook_deleted:
+            why += " (coaching.one_on_one.rebook_deleted is off)"
+        elif rec.generation > 0:
+            why += " (it was already rebooked once for this period)"
+    return why

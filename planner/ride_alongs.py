@@ -1,0 +1,219 @@
+"""Ride-alongs: half- or full-day field blocks, rotated so the rep waiting longest goes next.
+
+Rotation, per ISO week in the horizon, at most `per_week` ride-alongs:
+- a rep's last ride-along is the latest one coachd booked for them (past or upcoming; from the
+  calendar's tagged events and coachd's booking records); a rep who never had one has waited
+  longest of all;
+- a rep is due when at least `every` weeks (`new_hire_every` during their ramp) separate the
+  week of their last ride-along from this week;
+- due reps go longest-waiting first, ties by name, then email, so the choice is deterministic.
+
+A half day is the first four hours of the working day, or else the last four; a full day is
+the working day. Never on a day with the weekly sales meeting. The rep must be free throughout.
+A ride-along's hours count toward the daily cap, but the cap does not limit it: a field day is
+one activity, and the default half day equals the default cap.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from planner.blocks import Block, Ctx, fmt_day, fmt_when
+from planner.ids import booking_key
+from planner.periods import cadence_text, cadence_weeks, ramp_week
+from planner.policy import Rep
+from planner.slots import day_slots
+from planner.timeutil import WEEKDAYS, Interval, days, iso_week, week_monday
+
+HALF_DAY = timedelta(hours=4)
+
+
+def _windows(ctx: Ctx) -> list[tuple[str, time, time]]:
+    """The day parts a ride-along may take, in order of preference."""
+    wh = ctx.policy.manager.working_hours
+    start = datetime.combine(date(2000, 1, 3), wh.start)
+    end = datetime.combine(date(2000, 1, 3), wh.end)
+    if ctx.policy.coaching.ride_along.length == "full_day" or end - start <= HALF_DAY:
+        return [("full day", wh.start, wh.end)]
+    return [
+        ("half day, morning", wh.start, (start + HALF_DAY).time()),
+        ("half day, afternoon", (end - HALF_DAY).time(), wh.end),
+    ]
+
+
+def last_ride_alongs(ctx: Ctx) -> dict[str, date]:
+    """Each rep's latest ride-along date (past or booked) from the calendar and memory."""
+    last: dict[str, date] = {}
+
+    def note(rep: str | None, when: datetime) -> None:
+        if rep:
+            d = when.astimezone(ctx.tz).date()
+            if rep not in last or d > last[rep]:
+                last[rep] = d
+
+    for ev in ctx.existing.by_kind["ride_along"]:
+        note(ev.tag.rep if ev.tag else None, ev.start)
+    for rec in ctx.existing.records.values():
+        # the calendar's event is the truth where it is visible (a person may have moved it);
+        # a ride-along a person deleted did not happen, whether or not that is recorded yet
+        if rec.kind != "ride_along" or ctx.existing.event(rec.key) is not None:
+            continue
+        if ctx.existing.state(rec.key) in ("present", "unseen"):
+            note(rec.rep, rec.start)
+    return last
+
+
+def plan_ride_alongs(ctx: Ctx, sales_days: set[date]) -> None:
+    """Book this horizon's ride-alongs by rotation (see the module docstring)."""
+    cfg = ctx.policy.coaching.ride_along
+    if not cfg.enabled or cfg.per_week == 0:
+        return
+    manager = ctx.policy.manager
+    windows = _windows(ctx)
+    last = last_ride_alongs(ctx)
+    first = week_monday(ctx.today)
+    weeks = (week_monday(ctx.last_day) - first).days // 7 + 1
+    for w in range(weeks):
+        monday = first + timedelta(weeks=w)
+        end = monday + timedelta(weeks=1)
+        week = iso_week(monday)
+        in_week = {
+            ev.tag.key
+            for ev in ctx.existing.by_kind["ride_along"]
+            if ev.tag and monday <= ev.start.astimezone(ctx.tz).date() < end
+        }
+        # a ride-along a person deleted this week still fills the week's quota: they chose
+        in_week |= {
+            rec.key
+            for rec in ctx.existing.records.values()
+            if rec.kind == "ride_along"
+            and monday <= rec.start.astimezone(ctx.tz).date() < end
+            and ctx.existing.state(rec.key) in ("deleted", "known_deleted")
+        }
+        candidates = [
+            d
+            for d in days(max(monday, ctx.today), min(end, ctx.last_day + timedelta(days=1)))
+            if WEEKDAYS[d.weekday()] in cfg.days
+            and WEEKDAYS[d.weekday()] in manager.working_days
+            and d not in sales_days
+        ]
+        if not candidates:
+            continue
+        # an intended booking that never landed goes first, for the same rep
+        pending = [
+            rec
+            for rec in ctx.existing.records.values()
+            if rec.kind == "ride_along"
+            and rec.rep
+            and ctx.existing.state(rec.key) == "pending"
+            and rec.key.endswith(":" + week)
+        ]
+        order: list[Rep] = []
+        for rec in sorted(pending, key=lambda r: r.key):
+            rep = ctx.policy.rep(rec.rep or "")
+            if rep is not None:
+                order.append(rep)
+        due = [r for r in ctx.policy.team if r not in order and _due(ctx, r, last, monday)]
+        due.sort(key=lambda r: (last.get(r.email, date.min), r.name, r.email))
+        for rep in order + due:
+            if len(in_week) >= cfg.per_week:
+                break
+            if rep.email in ctx.unreadable:
+                ctx.plan.skipped.append(
+                    f"Ride-along with {rep.name} in {week}: their calendar could not be read"
+                )
+                continue
+            key = booking_key("ride_along", rep.email, week)
+            generation = ctx.existing.next_generation(key)
+            if generation is None or key in in_week:
+                continue
+            block = _place(ctx, rep, candidates, windows)
+            if block is None:
+                continue
+            label, slot = block
+            ctx.book(
+                kind="ride_along",
+                rep=rep.email,
+                period=week,
+                generation=generation,
+                slot=slot,
+                title=f"Ride-along: {rep.name}",
+                description=(
+                    f"{manager.name} joins {rep.name} in the field for the {label}: customer "
+                    "visits, then a short debrief on what went well and one thing to practise."
+                ),
+                attendees=(rep.email,),
+                location="In the field",
+                reason=_reason(ctx, rep, last.get(rep.email), label, slot),
+            )
+            in_week.add(key)
+            last[rep.email] = slot.start.astimezone(ctx.tz).date()
+        if len(in_week) < cfg.per_week and end <= ctx.last_day and due:
+            ctx.plan.skipped.append(
+                f"Ride-alongs in {week}: {len(in_week)} of {cfg.per_week} booked; no "
+                f"{windows[0][0].split(',')[0]} on {', '.join(cfg.days)} (outside the sales "
+                "meeting day) where the manager and a due rep are both free"
+            )
+
+
+def _every(ctx: Ctx, rep: Rep, on: date) -> tuple[int, str]:
+    cfg = ctx.policy.coaching.ride_along
+    week = ramp_week(rep, on, ctx.policy.coaching.ramp_weeks)
+    if week is not None:
+        return cadence_weeks(cfg.new_hire_every), (
+            f"new hire, week {week} of {ctx.policy.coaching.ramp_weeks} ramp"
+        )
+    return cadence_weeks(cfg.every), "standard"
+
+
+def _due(ctx: Ctx, rep: Rep, last: dict[str, date], monday: date) -> bool:
+    if rep.start_date is not None and rep.start_date >= monday + timedelta(weeks=1):
+        return False  # not started yet
+    prev = last.get(rep.email)
+    if prev is None:
+        return True
+    weeks, _ = _every(ctx, rep, monday)
+    return (monday - week_monday(prev)).days // 7 >= weeks
+
+
+def _place(
+    ctx: Ctx, rep: Rep, candidates: list[date], windows: list[tuple[str, time, time]]
+) -> tuple[str, Interval] | None:
+    """The earliest day part on a candidate day where manager and rep are free throughout."""
+    for d in candidates:
+        if rep.start_date is not None and d < rep.start_date:
+            continue
+        for label, start, end in windows:
+            length = datetime.combine(d, end) - datetime.combine(d, start)
+            for slot in day_slots(d, start, end, length, length, ctx.tz):
+                if (
+                    ctx.in_horizon(slot)
+                    and ctx.board.manager_free(slot)
+                    and ctx.board.rep_free(rep.email, slot)
+                ):
+                    return label, slot
+    return None
+
+
+def _reason(ctx: Ctx, rep: Rep, prev: date | None, label: str, slot: Interval) -> str:
+    weeks, why = _every(ctx, rep, slot.start.astimezone(ctx.tz).date())
+    since = (
+        "never had one, so longest waiting"
+        if prev is None
+        else f"last one {fmt_day(prev)}, the longest wait among due reps"
+    )
+    return (
+        f"ride-along with {rep.name} ({why}, due {cadence_text(weeks)}): {since}; "
+        f"{label} on {fmt_when(slot.start, ctx.tz)}, both free throughout"
+    )
+
+
+def sales_meeting_days(ctx: Ctx, blocks: list[Block]) -> set[date]:
+    """Days holding the weekly sales meeting: its configured day, and wherever one sits."""
+    out = {b.start.astimezone(ctx.tz).date() for b in blocks if b.kind == "sales_meeting"}
+    cfg = ctx.policy.coaching.sales_meeting
+    if cfg.enabled:
+        for d in days(ctx.today, ctx.last_day + timedelta(days=1)):
+            if WEEKDAYS[d.weekday()] == cfg.day:
+                out.add(d)
+    return out
