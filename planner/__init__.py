@@ -1,11 +1,5 @@
 """Pure decisions: the policy model, slot finding, triage, email contexts, the time audit.
 
-Nothing in this package reads a clock, a file or the network. `plan(policy, snapshot, now)`
-is the entry point.
+Nothing in this package reads a clock, a file or the network. The entry point is
+`planner.plan.plan(policy, snapshot, now)`.
 """
-
-from __future__ import annotations
-
-from planner.plan import plan
-
-__all__ = ["plan"]

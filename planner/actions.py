@@ -127,7 +127,22 @@ class SendEmail:
     cc: tuple[str, ...] = field(default=())
 
 
-Action = Book | Move | Cancel | Remember | Decline | Flag | Keep | SendEmail
+@dataclass(frozen=True)
+class Hold:
+    """Make no writes this tick: the snapshot looks wrong (a safety brake pulled)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something a person should know that needs no write (a block that could not be booked,
+    a meeting that now overlaps a coaching block). Shown by `coachd plan` and logged."""
+
+    reason: str
+
+
+Action = Book | Move | Cancel | Remember | Decline | Flag | Keep | SendEmail | Hold | Notice
 
 
 def describe(action: Action) -> str:
@@ -144,6 +159,10 @@ def describe(action: Action) -> str:
         return f"{verb:<7} {when}  {action.title!r} from {action.organizer}  -- {action.reason}"
     if isinstance(action, SendEmail):
         return f"{name:<7} {action.kind} to {', '.join(action.to)}  -- {action.reason}"
+    if isinstance(action, Hold):
+        return f"{name:<7} no changes this tick  -- {action.reason}"
+    if isinstance(action, Notice):
+        return f"{name:<7} {action.reason}"
     return f"{name:<7} {action.key}  -- {action.reason}"
 
 

@@ -146,3 +146,4 @@ class Snapshot:
     sent: frozenset[str] = frozenset()
     notes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     read_errors: Mapping[str, str] = field(default_factory=dict)
+    last_event_count: int | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 _UNITS = {
@@ -103,7 +103,9 @@ class Interval:
 
     @property
     def duration(self) -> timedelta:
-        return self.end - self.start
+        # Subtracting two datetimes of the same zone gives wall-clock time in Python; in UTC
+        # it is elapsed time, which is what a DST day needs.
+        return self.end.astimezone(UTC) - self.start.astimezone(UTC)
 
     def padded(self, before: timedelta, after: timedelta | None = None) -> Interval:
         return Interval(self.start - before, self.end + (before if after is None else after))

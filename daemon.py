@@ -1,0 +1,470 @@
+"""coachd: the command line and the long-running loop.
+
+Every command takes `--config PATH` (default ./config.yaml). Errors are translated once, at
+the top (`main`), into a message a person can act on and an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import schedule
+
+from integrations import clock
+from integrations.app import open_mailer, open_renderer, run_tick, state_path
+from integrations.config_file import LoadedConfig, load_policy
+from integrations.errors import CoachdError, ConfigError, UserError
+from integrations.schedule_times import next_daily, next_weekly
+from integrations.state import StateStore
+from planner.actions import describe, to_json
+
+log = logging.getLogger("coachd")
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format=LOG_FORMAT,
+        stream=sys.stderr,
+        force=True,
+    )
+    # The Google client logs request URLs at INFO; keep its noise (and any token) out.
+    logging.getLogger("googleapiclient").setLevel(logging.WARNING)
+    logging.getLogger("google_auth_httplib2").setLevel(logging.WARNING)
+
+
+def _out(text: str = "") -> None:
+    """The CLI's own output (not logging): results a person asked for."""
+    sys.stdout.write(text + "\n")
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from integrations.demo import write_config, write_demo
+
+    target = Path(args.dir)
+    target.mkdir(parents=True, exist_ok=True)
+    if args.demo:
+        write_demo(target, clock.now().date())
+        _out(f"Wrote a demo to {target}/: config.yaml, calendar/, kpis.csv, notes/.")
+        _out(f"Next: cd {target} && coachd plan")
+    else:
+        path = write_config(target)
+        _out(f"Wrote {path}. Edit it, then run: coachd check")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from integrations.config_file import check_files
+    from integrations.mail.render import check_templates
+
+    loaded = load_policy(Path(args.config))
+    problems = list(check_files(loaded))
+    problems += check_templates(open_renderer(loaded))
+    if problems:
+        for line in problems:
+            _out(line)
+        return 1
+    pol = loaded.policy
+    _out(
+        f"{args.config}: OK: {len(pol.team)} reps, {len(pol.kpis)} KPIs, calendar "
+        f"{pol.calendar.backend}, email {pol.email.transport}, triage mode {pol.triage.mode}"
+    )
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    loaded = load_policy(Path(args.config))
+    with StateStore.open(state_path(loaded), readonly=True, now=clock.now()) as store:
+        result = run_tick(loaded, store, clock.now(), dry_run=True, force=args.force)
+    if args.json:
+        _out(
+            json.dumps(
+                {"actions": [to_json(a) for a in result.actions], "warnings": result.warnings},
+                indent=2,
+                default=str,
+            )
+        )
+        return 0
+    for w in result.warnings:
+        _out(f"warning: {w}")
+    if not result.actions:
+        _out("Nothing to do.")
+    tz = loaded.policy.manager.tz
+    for a in result.actions:
+        _out(describe(_localized(a, tz)))
+    return 0
+
+
+def _localized(action: Any, tz: Any) -> Any:
+    """The same action with its times shown in the manager's zone."""
+    import dataclasses
+
+    changes = {
+        f.name: getattr(action, f.name).astimezone(tz)
+        for f in dataclasses.fields(action)
+        if isinstance(getattr(action, f.name), datetime)
+    }
+    return dataclasses.replace(action, **changes) if changes else action
+
+
+def cmd_once(args: argparse.Namespace) -> int:
+    loaded = load_policy(Path(args.config))
+    now = clock.now()
+    with StateStore.open(state_path(loaded), now=now) as store:
+        ok = _tick_and_record(loaded, store, force=args.force)
+    return 0 if ok else 1
+
+
+def _tick_and_record(
+    loaded: LoadedConfig,
+    store: StateStore,
+    *,
+    force: bool = False,
+    stop_requested: Callable[[], bool] = lambda: False,
+) -> bool:
+    started = clock.now()
+    error: str | None = None
+    summary: dict[str, int] = {}
+    try:
+        result = run_tick(loaded, store, started, force=force, stop_requested=stop_requested)
+        report = result.report
+        assert report is not None
+        summary = dict(report.counts)
+        for w in result.warnings:
+            log.warning("%s", w)
+        if report.held:
+            error = f"safety brake: {report.held}"
+        elif report.errors:
+            error = f"{len(report.errors)} action(s) failed; first: {report.errors[0]}"
+    except CoachdError as e:
+        error = str(e)
+        log.error("tick failed: %s", e)
+    finished = clock.now()
+    store.record_tick(
+        started=started, finished=finished, ok=error is None, summary=summary, error=error
+    )
+    if error:
+        store.record_error(finished, error)
+    done = ", ".join(f"{k} {v}" for k, v in sorted(summary.items())) or "nothing to do"
+    log.info(
+        "tick %s in %.1fs: %s",
+        "ok" if error is None else "with errors",
+        (finished - started).total_seconds(),
+        done,
+    )
+    return error is None
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from integrations.status import status_report
+
+    loaded = load_policy(Path(args.config))
+    report = status_report(loaded, clock.now())
+    if args.json:
+        _out(json.dumps(report, indent=2, default=str))
+    else:
+        for k, v in report.items():
+            _out(f"{k + ':':<16} {v}")
+    return 0
+
+
+def cmd_auth(args: argparse.Namespace) -> int:
+    from integrations.google.auth import run_oauth_flow, scopes_for
+
+    loaded = load_policy(Path(args.config))
+    g = loaded.policy.calendar.google
+    if g.credentials != "oauth":
+        raise UserError(
+            f"calendar.google.credentials is {g.credentials!r}; `coachd auth google` is for "
+            "oauth (a service account needs no interactive step)"
+        )
+    token = loaded.resolve(g.token_file)
+    run_oauth_flow(
+        loaded.resolve(g.client_secrets), token, scopes_for(loaded.policy), port=args.port
+    )
+    _out(f"Stored the Google token in {token} (mode 0600).")
+    return 0
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from integrations.preview import render_preview
+
+    loaded = load_policy(Path(args.config))
+    text = render_preview(loaded, args.kind, rep=args.rep, now=clock.now(), html=bool(args.out))
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        _out(f"Wrote {args.out}")
+    else:
+        _out(text)
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from integrations.preview import audit_weeks_now
+    from planner.audit_report import format_table
+    from planner.audit_report import to_json as audit_json
+
+    loaded = load_policy(Path(args.config))
+    weeks = audit_weeks_now(loaded, clock.now(), args.weeks)
+    if args.json:
+        _out(json.dumps(audit_json(weeks), indent=2, default=str))
+    else:
+        _out(format_table(weeks))
+    return 0
+
+
+# --- the daemon ----------------------------------------------------------------------------
+
+
+class Daemon:
+    """`coachd run`: reconcile ticks and zoned email wake-ups until SIGTERM/SIGINT.
+
+    Every job is wrapped: an exception is logged with its traceback and the loop goes on;
+    the failed work is retried by the next tick. SIGHUP, or saving config.yaml, reloads the
+    policy; an invalid one is reported (log + email to the manager) and the old one stays.
+    """
+
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self.loaded = load_policy(config)
+        self.stop = False
+        self.reload_requested = False
+        self.scheduler = schedule.Scheduler()
+        self.mtime = self._mtime()
+        self.store: StateStore | None = None
+        self.last_heartbeat = 0.0
+
+    def _mtime(self) -> float:
+        try:
+            return self.config.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if signum == signal.SIGHUP:
+            self.reload_requested = True
+        else:
+            self.stop = True
+
+    def run(self) -> int:
+        previous = {
+            s: signal.signal(s, self._on_signal)
+            for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+        }
+        try:
+            return self._run()
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)
+
+    def _run(self) -> int:
+        with StateStore.open(state_path(self.loaded), now=clock.now()) as store:
+            self.store = store
+            self._job("compact", self._compact)
+            log.info(
+                "coachd started (pid %d) for %s, tick every %s",
+                os.getpid(),
+                self.loaded.policy.manager.email,
+                self.loaded.policy.daemon.tick,
+            )
+            self._schedule()
+            # Anything due while coachd was down (an agenda, this week's summary) is planned
+            # by the first tick: the planner sends what is due and not yet sent.
+            self._job("tick", self._tick)
+            while not self.stop:
+                self._heartbeat()
+                if self.reload_requested or self._mtime() != self.mtime:
+                    self._job("reload", self._reload)
+                self.scheduler.run_pending()
+                self._sleep()
+            log.info("stopping: state flushed, exiting")
+        return 0
+
+    def _sleep(self) -> None:
+        idle = self.scheduler.idle_seconds
+        wait = 60.0 if idle is None else max(0.0, min(60.0, idle))
+        deadline = time.monotonic() + wait
+        # Short naps so SIGTERM, SIGHUP and a saved config are noticed within a second.
+        while not self.stop and not self.reload_requested and time.monotonic() < deadline:
+            if self._mtime() != self.mtime:
+                break
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+
+    def _heartbeat(self) -> None:
+        if self.store and time.monotonic() - self.last_heartbeat >= 30:
+            self.store.heartbeat(clock.now(), os.getpid())
+            self.last_heartbeat = time.monotonic()
+
+    def _job(self, name: str, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except Exception as e:  # every job is wrapped: log, keep the loop going
+            log.exception("job %s failed: %s", name, e)
+            if self.store:
+                self.store.record_error(clock.now(), f"job {name} failed: {e}")
+            return None
+
+    def _tick(self) -> None:
+        assert self.store is not None
+        _tick_and_record(self.loaded, self.store, stop_requested=lambda: self.stop)
+
+    def _compact(self) -> None:
+        assert self.store is not None
+        removed = self.store.compact(clock.now(), self.loaded.policy.state.keep_weeks)
+        if removed:
+            log.info("compacted the state: %d old records removed", removed)
+
+    def _schedule(self) -> None:
+        self.scheduler.clear()
+        p = self.loaded.policy
+        secs = max(1, int(p.daemon.tick.total_seconds()))
+        self.scheduler.every(secs).seconds.do(self._job, "tick", self._tick).tag("tick")
+        self.scheduler.every(1).days.do(self._job, "compact", self._compact).tag("compact")
+        if p.email.summary.enabled:
+            self._at(
+                lambda now: next_weekly(
+                    now, p.email.summary.day, p.email.summary.time, p.manager.tz
+                ),
+                "summary",
+            )
+        if p.email.digest.enabled:
+            self._at(lambda now: next_daily(now, p.email.digest.time, p.manager.tz), "digest")
+
+    def _at(self, next_time: Callable[[datetime], datetime], name: str) -> None:
+        """A one-shot wake-up at the next zoned time; it reschedules itself after it runs."""
+        now = clock.now()
+        secs = max(1, int((next_time(now) - now).total_seconds()) + 1)
+
+        def fire() -> type[schedule.CancelJob]:
+            self._job(name, self._tick)
+            self._at(next_time, name)
+            return schedule.CancelJob
+
+        self.scheduler.every(secs).seconds.do(fire).tag(name)
+
+    def _reload(self) -> None:
+        self.reload_requested = False
+        self.mtime = self._mtime()
+        try:
+            new = load_policy(self.config)
+        except ConfigError as e:
+            self._report_bad_config(e.errors)
+            return
+        except CoachdError as e:
+            self._report_bad_config([str(e)])
+            return
+        if state_path(new) != state_path(self.loaded):
+            self._report_bad_config(
+                [
+                    f"{self.config}: state.path cannot change while running; "
+                    "restart coachd to move the state"
+                ]
+            )
+            return
+        self.loaded = new
+        self._schedule()
+        log.info("reloaded %s", self.config)
+        self._job("tick", self._tick)
+
+    def _report_bad_config(self, errors: Sequence[str]) -> None:
+        log.error(
+            "config reload rejected; still running on the previous policy:\n%s", "\n".join(errors)
+        )
+        if self.store is None:
+            return
+        self.store.record_error(clock.now(), "config reload rejected: " + "; ".join(errors))
+        from integrations.config_alert import send_config_error
+
+        send_config_error(
+            self.loaded, self.store, list(errors), mailer=open_mailer(self.loaded), now=clock.now()
+        )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return Daemon(Path(args.config)).run()
+
+
+# --- entry ---------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="coachd", description="Guards a sales manager's calendar for coaching."
+    )
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("COACHD_LOG_LEVEL", "INFO"),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, fn: Callable[[argparse.Namespace], int], help_: str) -> Any:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.add_argument("--config", default="config.yaml", help="path to config.yaml")
+        p.set_defaults(fn=fn)
+        return p
+
+    p = add("init", cmd_init, "write a commented config.yaml (--demo: a demo team and calendar)")
+    p.add_argument("dir", nargs="?", default=".")
+    p.add_argument("--demo", action="store_true")
+    add("check", cmd_check, "validate config.yaml and the templates")
+    p = add("plan", cmd_plan, "dry run: the actions one tick would take, with reasons")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--force", action="store_true", help="plan even if a safety brake is pulled")
+    p = add("once", cmd_once, "one tick: read, plan, act, send what is due; then exit")
+    p.add_argument("--force", action="store_true", help="act even if a safety brake is pulled")
+    add("run", cmd_run, "the daemon: ticks and scheduled emails until SIGTERM")
+    p = add("status", cmd_status, "last tick, next jobs, counts this week, last error")
+    p.add_argument("--json", action="store_true")
+    p = add("auth", cmd_auth, "authorize Google access for the manager (prints a URL)")
+    p.add_argument("provider", choices=["google"])
+    p.add_argument("--port", type=int, default=8765, help="local port for the OAuth redirect")
+    p = add("preview", cmd_preview, "render an email without sending it")
+    p.add_argument(
+        "kind",
+        choices=["agenda", "summary", "digest", "audit", "sales_meeting", "leadership_report"],
+    )
+    p.add_argument("--rep", help="the rep (email) for an agenda")
+    p.add_argument("--out", help="write the HTML part to this file")
+    p = add("audit", cmd_audit, "where the manager's hours went, against the targets")
+    p.add_argument("--weeks", type=int, default=4)
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse, run, translate errors: exit 0 on success, 1 on an error the user can fix."""
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.log_level)
+    try:
+        code: int = args.fn(args)
+        return code
+    except ConfigError as e:
+        for line in e.errors:
+            sys.stderr.write(line + "\n")
+        return e.exit_code
+    except CoachdError as e:
+        sys.stderr.write(f"coachd: {e}\n")
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""Wiring: open the configured calendar, mailer, KPI source and state store, and run a tick.
+
+This is the imperative shell around `planner.plan`: read a Snapshot, plan, act, record.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from integrations.calendar.base import Calendar
+from integrations.config_file import LoadedConfig
+from integrations.executor import Executor, TickReport
+from integrations.kpi_csv import CsvKpiSource
+from integrations.mail.base import Mailer
+from integrations.mail.render import Renderer
+from integrations.snapshot import read_snapshot, remember_event_count
+from integrations.state import StateStore
+from planner.actions import Action
+from planner.model import Snapshot
+from planner.plan import plan
+
+log = logging.getLogger(__name__)
+
+
+class OverlayKV:
+    """Reads through to the state store, keeps writes in memory: for dry runs."""
+
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
+        self.mem: dict[str, Any] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.mem[key] if key in self.mem else self.store.get(key, default)
+
+    def put(self, key: str, value: Any) -> None:
+        self.mem[key] = value
+
+    def delete(self, key: str) -> None:
+        self.mem[key] = None
+
+
+def open_calendar(loaded: LoadedConfig, kv: Any) -> Calendar:
+    """The configured calendar backend. Nothing touches the network here."""
+    policy = loaded.policy
+    tz = policy.manager.tz
+    if policy.calendar.backend == "google":
+        from integrations.google.calendar import open_google_calendar
+
+        return open_google_calendar(
+            policy.calendar.google,
+            manager=policy.manager.email,
+            tz=tz,
+            base_dir=loaded.base_dir,
+            kv=kv,
+        )
+    from integrations.calendar.local import LocalCalendar
+
+    return LocalCalendar(loaded.resolve(policy.calendar.local.path), tz)
+
+
+def open_mailer(loaded: LoadedConfig) -> Mailer:
+    """The configured mail transport."""
+    policy = loaded.policy
+    settings = policy.email
+    if settings.transport == "smtp":
+        from integrations.mail.smtp import SmtpMailer
+
+        return SmtpMailer.from_settings(settings.smtp)
+    if settings.transport == "gmail":
+        from integrations.google.gmail import open_gmail
+
+        return open_gmail(
+            policy.calendar.google, base_dir=loaded.base_dir, subject=policy.manager.email
+        )
+    from integrations.mail.maildir import MaildirMailer
+
+    return MaildirMailer(loaded.resolve(settings.maildir.path))
+
+
+def open_renderer(loaded: LoadedConfig) -> Renderer:
+    tdir = loaded.policy.email.templates_dir
+    return Renderer(loaded.resolve(tdir) if tdir else None)
+
+
+def open_kpis(loaded: LoadedConfig) -> CsvKpiSource:
+    p = loaded.policy
+    return CsvKpiSource(
+        loaded.resolve(p.kpi_source.path),
+        reps={r.email for r in p.team},
+        kpis={k.id for k in p.kpis},
+    )
+
+
+def state_path(loaded: LoadedConfig) -> Path:
+    return loaded.resolve(loaded.policy.state.path)
+
+
+@dataclass
+class TickResult:
+    """One tick: what was read, what was planned, and (unless a dry run) what happened."""
+
+    snapshot: Snapshot
+    actions: list[Action]
+    warnings: list[str] = field(default_factory=list)
+    report: TickReport | None = None
+
+
+def run_tick(
+    loaded: LoadedConfig,
+    store: StateStore,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    stop_requested: Callable[[], bool] = lambda: False,
+    calendar: Calendar | None = None,
+    mailer: Mailer | None = None,
+) -> TickResult:
+    """Read, plan and (unless dry_run) act. Never raises for a single failing action."""
+    policy = loaded.policy
+    kv: Any = OverlayKV(store) if dry_run else store
+    cal = calendar or open_calendar(loaded, kv)
+    read = read_snapshot(
+        policy,
+        calendar=cal,
+        kpis=open_kpis(loaded),
+        notes_dir=loaded.resolve(policy.email.notes_dir),
+        store=store,
+        now=now,
+    )
+    actions = plan(policy, read.snapshot, now, force=force)
+    result = TickResult(snapshot=read.snapshot, actions=actions, warnings=read.warnings)
+    if dry_run:
+        return result
+    executor = Executor(
+        owner=policy.manager.email,
+        calendar=cal,
+        mailer=mailer or open_mailer(loaded),
+        store=store,
+        renderer=open_renderer(loaded),
+        sender=policy.email.sender,
+        now=now,
+        stop_requested=stop_requested,
+    )
+    result.report = executor.run(actions)
+    if result.report.held is None:
+        remember_event_count(store, read.snapshot, policy.manager.email)
+    return result

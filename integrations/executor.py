@@ -1,0 +1,237 @@
+"""Carry out a plan: each action idempotently, each outcome recorded in the state store.
+
+Order of writes makes a kill at any instant safe:
+- a booking is recorded `pending` before the calendar write and `booked` after it; the
+  calendar write itself uses a deterministic id, so repeating it is harmless;
+- a triage decision is recorded after the calendar accepted it; repeating a decline or a
+  flag is harmless, and a declined invitation is not an open invitation any more;
+- an email is recorded `sending` before and `sent` after delivery, with a deterministic
+  Message-ID; a crash between the two resends it at most once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from integrations.calendar.base import Calendar, CalendarWrite, WriteOutcome
+from integrations.errors import CoachdError
+from integrations.mail.base import Mailer
+from integrations.mail.render import Renderer
+from integrations.outbox import Outbox
+from integrations.state import StateStore
+from planner.actions import (
+    Action,
+    Book,
+    Cancel,
+    Decline,
+    Flag,
+    Hold,
+    Keep,
+    Move,
+    Notice,
+    Remember,
+    SendEmail,
+)
+from planner.model import BookingRecord, Decision
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TickReport:
+    """What a tick did: counts by outcome, the errors met, and a brake's reason if pulled."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    held: str | None = None
+    stopped: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and self.held is None
+
+
+class Executor:
+    """Applies actions against the calendar, the mailer and the state store."""
+
+    def __init__(
+        self,
+        *,
+        owner: str,
+        calendar: Calendar,
+        mailer: Mailer,
+        store: StateStore,
+        renderer: Renderer,
+        sender: str,
+        now: datetime,
+        stop_requested: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.owner = owner
+        self.calendar = calendar
+        self.mailer = mailer
+        self.store = store
+        self.renderer = renderer
+        self.sender = sender
+        self.now = now
+        self.stop_requested = stop_requested
+        self.outbox = Outbox(
+            owner=owner, sender=sender, mailer=mailer, store=store, renderer=renderer
+        )
+        self.report = TickReport()
+        self._failed_keys: set[str] = set()
+
+    def run(self, actions: Sequence[Action]) -> TickReport:
+        """Carry out every action; one failing action never stops the others."""
+        holds = [a for a in actions if isinstance(a, Hold)]
+        if holds:
+            self.report.held = holds[0].reason
+            log.warning("safety brake: %s", holds[0].reason)
+            return self.report
+        for a in actions:
+            if isinstance(a, Notice):
+                log.info("note: %s", a.reason)
+        with self.store.batch():
+            self._remember([a for a in actions if isinstance(a, Remember)])
+        writes: list[CalendarWrite] = [
+            a for a in actions if isinstance(a, Book | Move | Cancel | Decline | Flag)
+        ]
+        if writes and not self._stopping():
+            self._write(writes)
+        for a in actions:
+            if isinstance(a, Keep):
+                self._decided(a, "keep")
+        for a in actions:
+            if isinstance(a, SendEmail):
+                if self._stopping():
+                    break
+                self._send(a)
+        return self.report
+
+    def _stopping(self) -> bool:
+        if self.stop_requested():
+            self.report.stopped = True
+            return True
+        return False
+
+    def _error(self, what: str) -> None:
+        log.error("%s", what)
+        self.report.errors.append(what)
+
+    # --- bookings -----------------------------------------------------------------------
+
+    def _remember(self, items: Sequence[Remember]) -> None:
+        for r in items:
+            self.store.put_booking(
+                BookingRecord(
+                    key=r.key,
+                    event_id=r.event_id,
+                    generation=r.generation,
+                    status=r.status,  # type: ignore[arg-type]
+                    kind=r.kind,
+                    rep=r.rep,
+                    start=r.start,
+                    end=r.end,
+                )
+            )
+            self.report.counts[f"remembered_{r.status}"] += 1
+            log.info("remembered %s as %s: %s", r.key, r.status, r.reason)
+
+    def _write(self, writes: Sequence[CalendarWrite]) -> None:
+        for w in writes:
+            if isinstance(w, Book):
+                self.store.put_booking(_record(w, "pending"))
+        try:
+            outcomes = self.calendar.apply(self.owner, writes)
+        except CoachdError as e:
+            outcomes = [WriteOutcome(action=w, error=str(e), transient=True) for w in writes]
+        for o in outcomes:
+            self._outcome(o)
+
+    def _outcome(self, o: WriteOutcome) -> None:
+        a = o.action
+        if o.error:
+            if isinstance(a, Book | Move | Cancel):
+                self._failed_keys.add(a.key)
+            self._error(f"{type(a).__name__} {_label(a)} failed: {o.error}")
+            return
+        if isinstance(a, Book):
+            self.store.put_booking(_record(a, "booked"))
+            self._log("booked", f"{a.title} {a.start.isoformat()}")
+        elif isinstance(a, Move):
+            old = self.store.bookings().get(a.key)
+            if old:
+                self.store.put_booking(
+                    BookingRecord(**{**old.__dict__, "start": a.start, "end": a.end})
+                )
+            self._log("moved", f"{a.key} -> {a.start.isoformat()}")
+        elif isinstance(a, Cancel):
+            old = self.store.bookings().get(a.key)
+            if old:
+                self.store.put_booking(BookingRecord(**{**old.__dict__, "status": "cancelled"}))
+            self._log("cancelled", a.key)
+        elif isinstance(a, Decline):
+            self._decided(a, "delegate" if a.delegate_to else "decline")
+        elif isinstance(a, Flag):
+            self._decided(a, "flag")
+
+    def _decided(self, a: Decline | Flag | Keep, what: str) -> None:
+        self.store.put_decision(
+            Decision(
+                event_id=a.event_id,
+                fingerprint=a.fingerprint,
+                action=what,
+                rule=a.rule,
+                reason=a.reason,
+                decided_at=self.now,
+                title=a.title,
+                organizer=a.organizer,
+                start=a.start,
+            )
+        )
+        if what != "keep":
+            self._log(
+                "declined" if what in ("decline", "delegate") else "flagged",
+                f"{a.title!r} ({a.rule})",
+            )
+
+    def _log(self, what: str, detail: str) -> None:
+        self.report.counts[what] += 1
+        self.store.log_action(self.now, what, detail)
+        log.info("%s: %s", what, detail)
+
+    # --- email --------------------------------------------------------------------------
+
+    def _send(self, a: SendEmail) -> None:
+        if any(a.key.endswith(":" + k) for k in self._failed_keys):
+            log.info("not sending %s: its booking failed this tick", a.key)
+            return
+        sent, error = self.outbox.send(a, self.now)
+        if error:
+            self._error(error)
+        elif sent:
+            self._log("emailed", f"{a.kind} to {', '.join(a.to)}")
+
+
+def _record(b: Book, status: str) -> BookingRecord:
+    return BookingRecord(
+        key=b.key,
+        event_id=b.event_id,
+        generation=b.generation,
+        status=status,  # type: ignore[arg-type]
+        kind=b.kind,
+        rep=b.rep,
+        start=b.start,
+        end=b.end,
+    )
+
+
+def _label(a: CalendarWrite) -> str:
+    if isinstance(a, Book):
+        return f"{a.title!r} at {a.start.isoformat()}"
+    if isinstance(a, Decline | Flag):
+        return f"{a.title!r}"
+    return a.key

@@ -1,0 +1,73 @@
+"""`coachd preview` and `coachd audit`: render from the real calendar without sending."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from integrations.app import OverlayKV, open_calendar, open_renderer, run_tick, state_path
+from integrations.config_file import LoadedConfig
+from integrations.errors import UserError
+from integrations.state import StateStore
+from planner.audit import (
+    AuditWeek,
+    audit_email_context,
+    audit_weeks,
+    leadership_context,
+    month_week_starts,
+)
+from planner.coaching import plan_coaching
+from planner.emails import preview_context
+from planner.timeutil import Interval, local_dt, week_monday
+
+
+def audit_weeks_now(loaded: LoadedConfig, now: datetime, weeks: int) -> list[AuditWeek]:
+    """Audit the current week (its planned calendar) and the `weeks - 1` before it."""
+    if not 1 <= weeks <= 52:
+        raise UserError(f"--weeks must be between 1 and 52 (got {weeks})")
+    p = loaded.policy
+    tz = p.manager.tz
+    this_monday = week_monday(now.astimezone(tz).date())
+    first = this_monday - timedelta(weeks=weeks - 1)
+    window = Interval(
+        local_dt(first, time(0), tz), local_dt(this_monday + timedelta(days=7), time(0), tz)
+    )
+    with StateStore.open(state_path(loaded), readonly=True, now=now) as store:
+        cal = open_calendar(loaded, OverlayKV(store))
+        events = cal.read(p.manager.email, window).events
+    return audit_weeks(p, events, this_monday, weeks)
+
+
+def _leadership(loaded: LoadedConfig, now: datetime) -> dict[str, Any]:
+    """The leadership report for the last complete month."""
+    local = now.astimezone(loaded.policy.manager.tz).date()
+    year, month = (local.year, local.month - 1) if local.month > 1 else (local.year - 1, 12)
+    starts = month_week_starts(year, month)
+    this_monday = week_monday(local)
+    back = (this_monday - starts[0]).days // 7 + 1
+    weeks = audit_weeks_now(loaded, now, back)
+    return leadership_context(loaded.policy, [w for w in weeks if w.week_start in starts])
+
+
+def render_preview(
+    loaded: LoadedConfig, kind: str, *, rep: str | None, now: datetime, html: bool
+) -> str:
+    """Render one email kind from the current calendar and KPIs; the HTML or the text part."""
+    p = loaded.policy
+    if rep is not None and p.rep(rep.lower()) is None:
+        raise UserError(f"--rep {rep}: not on the team ({', '.join(r.email for r in p.team)})")
+    if kind == "audit":
+        context = audit_email_context(p, audit_weeks_now(loaded, now, 4))
+    elif kind == "leadership_report":
+        context = _leadership(loaded, now)
+    else:
+        with StateStore.open(state_path(loaded), readonly=True, now=now) as store:
+            result = run_tick(loaded, store, now, dry_run=True, force=True)
+        blocks = plan_coaching(p, result.snapshot, now).blocks
+        context = preview_context(
+            p, result.snapshot, now, kind, blocks, rep=rep.lower() if rep else None
+        )
+    rendered = open_renderer(loaded).render(kind, context)
+    if html:
+        return rendered.html
+    return f"Subject: {rendered.subject}\n\n{rendered.text}"

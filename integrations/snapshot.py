@@ -1,0 +1,96 @@
+"""Read one tick's Snapshot from the outside world: calendar, KPIs, notes and the state.
+
+Every source is read independently: a failing rep calendar or a bad KPI row becomes a
+warning or a `read_errors` entry, never an exception that stops the tick.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from integrations.calendar.base import Calendar
+from integrations.errors import CoachdError
+from integrations.kpi_csv import CsvKpiSource
+from integrations.notes import open_items
+from integrations.state import StateStore
+from planner.model import Event, Snapshot
+from planner.periods import snapshot_window
+from planner.policy import Policy
+from planner.timeutil import Interval
+
+log = logging.getLogger(__name__)
+
+LAST_EVENT_COUNT = "snapshot:last_event_count"
+
+
+@dataclass
+class SnapshotRead:
+    snapshot: Snapshot
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_snapshot(
+    policy: Policy,
+    *,
+    calendar: Calendar,
+    kpis: CsvKpiSource,
+    notes_dir: Path,
+    store: StateStore,
+    now: datetime,
+) -> SnapshotRead:
+    """Gather everything the planner needs for one tick."""
+    window = snapshot_window(policy, now)
+    manager = policy.manager.email
+    warnings: list[str] = []
+    read_errors: dict[str, str] = {}
+
+    events: list[Event] = []
+    try:
+        cal = calendar.read(manager, window)
+        events = cal.events
+        warnings.extend(cal.warnings)
+    except CoachdError as e:
+        read_errors[manager] = str(e)
+        log.error("cannot read the manager's calendar: %s", e)
+
+    reps = [r.email for r in policy.team]
+    busy_window = Interval(max(now, window.start), window.end)
+    rep_busy: dict[str, tuple[Interval, ...]] = {}
+    if reps:
+        try:
+            b = calendar.busy(reps, busy_window)
+            rep_busy = {p: tuple(iv) for p, iv in b.busy.items()}
+            read_errors.update(b.errors)
+            warnings.extend(b.warnings)
+        except CoachdError as e:
+            for r in reps:
+                read_errors[r] = str(e)
+            log.error("cannot read the reps' busy times: %s", e)
+
+    k = kpis.read()
+    warnings.extend(k.warnings)
+
+    notes = {r: open_items(notes_dir, r) for r in reps}
+    last_count = store.get(LAST_EVENT_COUNT)
+    snapshot = Snapshot(
+        window=window,
+        events=tuple(events),
+        rep_busy=rep_busy,
+        kpis=tuple(k.rows),
+        bookings=store.bookings(),
+        decisions=store.decisions(),
+        sent=store.sent_keys(),
+        notes=notes,
+        read_errors=read_errors,
+        last_event_count=last_count if isinstance(last_count, int) else None,
+    )
+    return SnapshotRead(snapshot=snapshot, warnings=warnings)
+
+
+def remember_event_count(store: StateStore, snapshot: Snapshot, manager: str) -> None:
+    """Record how many events this tick saw, for the empty-calendar brake next time."""
+    if manager not in snapshot.read_errors:
+        store.put(LAST_EVENT_COUNT, len(snapshot.events))

@@ -1,0 +1,68 @@
+"""`coachd status`: is it running, how did the last tick go, what is next, what went wrong."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from integrations.app import state_path
+from integrations.config_file import LoadedConfig
+from integrations.lock import lock_holder
+from integrations.schedule_times import next_daily, next_weekly
+from integrations.state import StateStore
+from planner.timeutil import local_dt, week_monday
+
+
+def _fmt(dt: datetime | str | None, tz: Any) -> str:
+    if dt is None:
+        return "never"
+    if isinstance(dt, str):
+        dt = datetime.fromisoformat(dt)
+    return dt.astimezone(tz).strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+def status_report(loaded: LoadedConfig, now: datetime) -> dict[str, Any]:
+    """A plain dict of what an operator wants to know, in the manager's timezone."""
+    p = loaded.policy
+    tz = p.manager.tz
+    path = state_path(loaded)
+    pid = lock_holder(path)
+    out: dict[str, Any] = {"daemon": f"running (pid {pid})" if pid else "not running"}
+    out["state"] = str(path)
+    if not path.exists():
+        out["last tick"] = "never (no state yet: run `coachd once` or `coachd run`)"
+        return out
+    with StateStore.open(path, readonly=True, now=now) as store:
+        hb = store.last_heartbeat()
+        tick = store.last_tick()
+        monday = local_dt(week_monday(now.astimezone(tz).date()), datetime.min.time(), tz)
+        counts = store.counts(monday)
+        err = store.last_error()
+    out["heartbeat"] = _fmt(hb.get("at") if isinstance(hb, dict) else hb, tz)
+    if tick:
+        outcome = "ok" if tick.get("ok") else f"failed: {tick.get('error')}"
+        done = ", ".join(f"{k} {v}" for k, v in sorted((tick.get("summary") or {}).items()))
+        out["last tick"] = f"{_fmt(tick.get('finished'), tz)}: {outcome}" + (
+            f" ({done})" if done else ""
+        )
+        nxt = datetime.fromisoformat(str(tick["finished"])) + p.daemon.tick
+        out["next tick"] = _fmt(max(nxt, now) if pid else nxt, tz) + (
+            "" if pid else " (if running)"
+        )
+    else:
+        out["last tick"] = "never"
+    if p.email.summary.enabled:
+        out["next summary"] = _fmt(
+            next_weekly(now, p.email.summary.day, p.email.summary.time, tz), tz
+        )
+    if p.email.digest.enabled:
+        out["next digest"] = _fmt(next_daily(now, p.email.digest.time, tz), tz)
+    names = ("booked", "declined", "flagged", "emailed")
+    out["this week"] = ", ".join(f"{n} {counts.get(n, 0)}" for n in names)
+    if err:
+        at = err.get("at") if isinstance(err, dict) else None
+        msg = err.get("message") if isinstance(err, dict) else str(err)
+        out["last error"] = f"{_fmt(at, tz)}: {msg}"
+    else:
+        out["last error"] = "none"
+    return out
