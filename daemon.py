@@ -369,6 +369,12 @@ class Daemon:
         except CoachdError as e:
             self._report_bad_config([str(e)])
             return
+        from integrations.mail.render import check_templates
+
+        template_errors = check_templates(open_renderer(new))
+        if template_errors:
+            self._report_bad_config(template_errors)
+            return
         if state_path(new) != state_path(self.loaded):
             self._report_bad_config(
                 [

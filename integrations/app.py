@@ -120,6 +120,7 @@ def run_tick(
     stop_requested: Callable[[], bool] = lambda: False,
     calendar: Calendar | None = None,
     mailer: Mailer | None = None,
+    renderer: Renderer | None = None,
 ) -> TickResult:
     """Read, plan and (unless dry_run) act. Never raises for a single failing action."""
     policy = loaded.policy
@@ -142,7 +143,7 @@ def run_tick(
         calendar=cal,
         mailer=mailer or open_mailer(loaded),
         store=store,
-        renderer=open_renderer(loaded),
+        renderer=renderer or open_renderer(loaded),
         sender=policy.email.sender,
         now=now,
         stop_requested=stop_requested,
