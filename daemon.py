@@ -70,10 +70,12 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from integrations.config_file import check_files
+    from integrations.config_file import check_files, file_warnings
     from integrations.mail.render import check_templates
 
     loaded = load_policy(Path(args.config))
+    for w in file_warnings(loaded):
+        _out(f"warning: {w}")
     problems = list(check_files(loaded))
     problems += check_templates(open_renderer(loaded))
     if problems:

@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    StrictBool,
     field_validator,
     model_validator,
 )
@@ -164,7 +165,7 @@ class Rep(Strict):
     start_date: Day | None = None
     goals: list[str] = Field(default_factory=list)
     minimums: dict[str, float] = Field(default_factory=dict)
-    send_agenda: bool | None = None
+    send_agenda: StrictBool | None = None
 
 
 class Kpi(Strict):
@@ -173,7 +174,7 @@ class Kpi(Strict):
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     name: str
     unit: str = ""
-    higher_is_better: bool = True
+    higher_is_better: StrictBool = True
     minimum: float
     goal: float
 
@@ -198,7 +199,7 @@ class OneOnOne(Strict):
     window: Window = Window(start=time(9, 0), end=time(16, 0))
     new_hire_every: Duration = timedelta(weeks=1)
     below_standard_every: Duration = timedelta(weeks=1)
-    rebook_deleted: bool = False
+    rebook_deleted: StrictBool = False
 
     _pos = field_validator("every", "duration", "new_hire_every", "below_standard_every")(_positive)
 
@@ -213,7 +214,7 @@ class OneOnOne(Strict):
 class RideAlong(Strict):
     """Field ride-alongs, rotated across reps, longest-since-last first."""
 
-    enabled: bool = True
+    enabled: StrictBool = True
     every: Duration = timedelta(weeks=4)
     new_hire_every: Duration = timedelta(weeks=2)
     length: Literal["half_day", "full_day"] = "half_day"
@@ -224,7 +225,7 @@ class RideAlong(Strict):
 class Huddle(Strict):
     """Short team huddles at a fixed time."""
 
-    enabled: bool = True
+    enabled: StrictBool = True
     days: list[Weekday] = Field(default_factory=lambda: ["mon", "wed", "fri"])
     time: HHMM = time(8, 30)
     duration: Duration = timedelta(minutes=15)
@@ -233,7 +234,7 @@ class Huddle(Strict):
 class SalesMeeting(Strict):
     """The weekly sales meeting on selling skills, one topic per meeting, in order."""
 
-    enabled: bool = True
+    enabled: StrictBool = True
     day: Weekday = "tue"
     time: HHMM = time(10, 0)
     duration: Duration = timedelta(hours=1)
@@ -251,7 +252,7 @@ class SalesMeeting(Strict):
 class CallReview(Strict):
     """Blocks for listening to recorded calls, manager only."""
 
-    enabled: bool = True
+    enabled: StrictBool = True
     per_week: int = Field(default=2, ge=0, le=10)
     duration: Duration = timedelta(minutes=45)
     days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
@@ -301,11 +302,11 @@ class Match(Strict):
     organizer: list[AddressOrDomain] = Field(default_factory=list)
     min_attendees: int | None = Field(default=None, ge=0)
     max_attendees: int | None = Field(default=None, ge=0)
-    internal_only: bool | None = None
-    recurring: bool | None = None
+    internal_only: StrictBool | None = None
+    recurring: StrictBool | None = None
     min_duration: Duration | None = None
     max_duration: Duration | None = None
-    overlaps_coaching: bool | None = None
+    overlaps_coaching: StrictBool | None = None
 
     @field_validator("title_regex")
     @classmethod
@@ -386,22 +387,22 @@ class SmtpSettings(Strict):
 
 class AgendaEmail(Strict):
     before: Duration = timedelta(hours=24)
-    send_to_rep: bool = False
+    send_to_rep: StrictBool = False
 
 
 class SummaryEmail(Strict):
-    enabled: bool = True
+    enabled: StrictBool = True
     day: Weekday = "mon"
     time: HHMM = time(7, 30)
 
 
 class DigestEmail(Strict):
-    enabled: bool = True
+    enabled: StrictBool = True
     time: HHMM = time(17, 0)
 
 
 class SalesMeetingEmail(Strict):
-    enabled: bool = True
+    enabled: StrictBool = True
     before: Duration = timedelta(hours=24)
 
 
@@ -467,7 +468,7 @@ class AuditTargets(Strict):
 
 
 class LeadershipReport(Strict):
-    enabled: bool = False
+    enabled: StrictBool = False
     to: list[Email] = Field(default_factory=list)
     day_of_month: int = Field(default=1, ge=1, le=28)
     time: HHMM = time(8, 0)
