@@ -1,0 +1,545 @@
+"""Meeting triage: which invitations to decline, delegate, flag or keep, and why.
+
+Safety comes first: one wrongly declined meeting with the CEO or a customer is worse than ten
+flagged ones. The decision for one invitation, in order:
+
+1. **Protected** meetings are never declined and never flagged by a rule or a budget: the
+   manager organizes it (or it has no organizer), the manager already accepted it (or said
+   tentative), the boss organizes it or is invited, an organizer or guest is listed in
+   `triage.never_decline`, or an external guest comes from `triage.customer_domains`. When a
+   rule or budget would have acted, the result is a Keep naming the protection
+   (rule `protected:<which>`); otherwise protected meetings pass silently.
+2. The first matching **rule** (planner.rules) decides: keep, flag, decline or delegate.
+   `triage.mode: flag` turns a decline/delegate into a Flag ("would decline (mode: flag)"),
+   and past `triage.max_declines_per_tick` declines in one tick the rest become Flags that say
+   the cap was reached (they are decided: the manager answers them by hand).
+3. A kept or unmatched invitation whose category (planner.classify) is `non_sales` or
+   `account_management` and that would push its week over `triage.budgets.*` is flagged with
+   the figures (rule `budget:<category>`).
+4. An accepted or pending invitation that overlaps a coaching block and is otherwise left
+   alone is flagged with rule `conflict:coaching` (the coaching planner reports its own side).
+   This is a report about a clash, not a triage verdict, so it applies to protected meetings
+   too; it never answers the invitation.
+
+An invitation with no matching rule and nothing to report gets no action at all, so a rule
+added later still applies to it. Every other outcome is an action, which the executor records
+as a Decision; an invitation whose Decision has the same fingerprint is not decided again,
+and one whose time or title changed is. A recurring series is decided once, on its first
+upcoming occurrence (the backend answers for the whole series), under a series fingerprint
+made of its uid, title, local start time and length.
+
+Emails: on the local backend a Decline also yields a `decline_reply` to the organizer (Google
+notifies the organizer itself); a delegation yields a `delegate` email with the meeting's
+details to the delegate on every backend. Keys are `<kind>:<event_id>:<fingerprint hash>`,
+so each is sent once per version of the invitation. `sample_context(kind)` gives `coachd
+preview` and the template check a context for both kinds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from planner.actions import Action, Decline, Flag, Keep, SendEmail
+from planner.classify import classify, customer_guest
+from planner.contexts import fmt_datetime, fmt_time
+from planner.model import Attendee, Decision, Event, Snapshot
+from planner.policy import Policy
+from planner.rules import MatchContext, RuleMatch, address_matches, first_match, guests, hours_text
+from planner.timeutil import Interval, week_monday
+
+__all__ = [
+    "BUDGETED",
+    "EMAIL_KINDS",
+    "Invitation",
+    "Protection",
+    "delegate_context",
+    "email_key",
+    "invitations",
+    "plan_triage",
+    "protection",
+    "reply_context",
+    "sample_context",
+    "series_fingerprint",
+]
+
+log = logging.getLogger(__name__)
+
+# Categories with a weekly hour budget in `triage.budgets`.
+BUDGETED = ("non_sales", "account_management")
+_ANSWERED = ("accepted", "tentative")
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """One thing to decide: a one-off event, or a recurring series by its first occurrence.
+
+    `event` is the occurrence actions refer to; `members` are the series' upcoming occurrences
+    inside the horizon (just `event` for a one-off); `fingerprint` is what decide-once compares.
+    """
+
+    event: Event
+    members: tuple[Event, ...]
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Protection:
+    """Why a meeting must never be declined: `rule` like `protected:boss`, and a sentence."""
+
+    rule: str
+    reason: str
+
+
+def series_fingerprint(event: Event, policy: Policy) -> str:
+    """Decide-once identity of a recurring series: uid, title, local start time and length.
+
+    A new title, time of day or length gives a new fingerprint (the series is decided again);
+    the weekly advance of the first upcoming occurrence does not.
+    """
+    local = event.start.astimezone(policy.manager.tz)
+    length = int(event.interval.duration.total_seconds() // 60)
+    return f"series:{event.uid}|{local:%H:%M}|{length}m|{event.title}"
+
+
+def email_key(kind: str, event_id: str, fingerprint: str) -> str:
+    """`<kind>:<event_id>:<hash of fingerprint>`: one email per invitation version, ever."""
+    digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:12]
+    return f"{kind}:{event_id}:{digest}"
+
+
+def _on_guest_list(event: Event, manager: str) -> bool:
+    return event.self_status is not None or any(a.email.lower() == manager for a in event.attendees)
+
+
+def _organized_by_manager(event: Event, manager: str) -> bool:
+    return event.organizer is None or event.organizer.lower() == manager
+
+
+def invitations(policy: Policy, events: Iterable[Event], now: datetime) -> list[Invitation]:
+    """The manager's upcoming meetings that triage looks at, one per one-off or series.
+
+    Upcoming means starting after `now` and before `now + coaching.horizon`. Left out: coachd's
+    own events, cancelled events, events the manager declined, out-of-office/focus/working-
+    location entries, and events the manager is neither organizing nor invited to. Events the
+    manager organizes stay in, so that the protection that spares them is named when a rule
+    matches them.
+    """
+    manager = policy.manager.email.lower()
+    until = now + policy.coaching.horizon
+    groups: dict[tuple[str, str], list[Event]] = defaultdict(list)
+    for e in events:
+        if e.tag is not None or e.cancelled or e.event_type != "default":
+            continue
+        if e.self_status == "declined" or not (now < e.start < until):
+            continue
+        if not (_organized_by_manager(e, manager) or _on_guest_list(e, manager)):
+            continue
+        groups[("series", e.uid) if e.recurring else ("one", e.id)].append(e)
+    out = []
+    for (kind, _), members in groups.items():
+        members.sort(key=lambda e: (e.start, e.id))
+        first = members[0]
+        fp = series_fingerprint(first, policy) if kind == "series" else first.fingerprint()
+        out.append(Invitation(first, tuple(members), fp))
+    out.sort(key=lambda i: (i.event.start, i.event.id))
+    return out
+
+
+def protection(policy: Policy, event: Event, ctx: MatchContext) -> Protection | None:
+    """The first protection that keeps the event from ever being declined, or None."""
+    manager = ctx.manager_email
+    if event.organizer is None:
+        return Protection(
+            "protected:organizer-is-manager", "it has no organizer, so it counts as your own"
+        )
+    if event.organizer.lower() == manager:
+        return Protection("protected:organizer-is-manager", "you organize this meeting")
+    if event.self_status in _ANSWERED:
+        said = "accepted it" if event.self_status == "accepted" else "answered tentative"
+        return Protection("protected:already-accepted", f"you already {said}")
+    people = guests(event)
+    boss = policy.manager.boss
+    if boss and boss.lower() in people:
+        role = "organizes it" if event.organizer.lower() == boss.lower() else "is invited"
+        return Protection("protected:boss", f"your boss {boss} {role}")
+    never = policy.triage.never_decline
+    for who in people:
+        entry = _entry_for(who, never)
+        if entry is not None:
+            role = "organizer" if who == event.organizer.lower() else "guest"
+            return Protection(
+                "protected:never-decline",
+                f"the {role} {who} is on triage.never_decline ({entry!r})",
+            )
+    customer = customer_guest(policy, event, ctx)
+    if customer is not None:
+        return Protection(
+            "protected:customer-guest", f"{customer} is a guest from a customer domain"
+        )
+    return None
+
+
+def _entry_for(address: str, entries: Sequence[str]) -> str | None:
+    return next((e for e in entries if address_matches(address, (e,))), None)
+
+
+@dataclass
+class _Budgets:
+    """Each week's hours per budgeted category, as the plan for this tick stands."""
+
+    policy: Policy
+    ctx: MatchContext
+    used: dict[tuple[date, str], timedelta]
+
+    @classmethod
+    def build(
+        cls,
+        policy: Policy,
+        ctx: MatchContext,
+        events: Iterable[Event],
+        deciding: set[str],
+        weeks: set[date],
+    ) -> _Budgets:
+        """Count the meetings already on the calendar (accepted or pending) in the given weeks.
+
+        Occurrences being decided this tick (`deciding`) are left out: they are added as each
+        decision keeps them. Declined and cancelled events take no time and are skipped;
+        all-day events are skipped too (a day-long marker is not hours in meetings).
+        """
+        used: dict[tuple[date, str], timedelta] = defaultdict(timedelta)
+        tz = policy.manager.tz
+        for e in events:
+            if e.id in deciding or e.all_day or not e.blocks_time():
+                continue
+            week = week_monday(e.start.astimezone(tz).date())
+            if week not in weeks:
+                continue
+            category, _ = classify(policy, e, ctx)
+            if category in BUDGETED:
+                used[(week, category)] += e.interval.duration
+        return cls(policy, ctx, used)
+
+    def limit(self, category: str) -> timedelta:
+        b = self.policy.triage.budgets
+        if category == "non_sales":
+            return b.non_sales_hours_per_week
+        return b.account_management_hours_per_week
+
+    def load(self, inv: Invitation) -> tuple[date, timedelta]:
+        """The invitation's week and its hours in that week (every occurrence of a series)."""
+        tz = self.policy.manager.tz
+        week = week_monday(inv.event.start.astimezone(tz).date())
+        hours = sum(
+            (
+                e.interval.duration
+                for e in inv.members
+                if not e.all_day and week_monday(e.start.astimezone(tz).date()) == week
+            ),
+            timedelta(),
+        )
+        return week, hours
+
+    def excess(self, inv: Invitation, category: str) -> str | None:
+        """The figures when keeping the invitation would exceed its category's budget."""
+        if category not in BUDGETED or inv.event.all_day:
+            return None
+        week, hours = self.load(inv)
+        used, limit = self.used[(week, category)], self.limit(category)
+        if used + hours <= limit:
+            return None
+        label = "non-sales" if category == "non_sales" else "account-management"
+        return (
+            f"{label} meetings this week: {hours_text(used)} + {hours_text(hours)} would exceed "
+            f"the {hours_text(limit)} budget"
+        )
+
+    def add(self, inv: Invitation, category: str) -> None:
+        if category in BUDGETED and not inv.event.all_day:
+            week, hours = self.load(inv)
+            self.used[(week, category)] += hours
+
+
+def _conflict(inv: Invitation, ctx: MatchContext, policy: Policy) -> str | None:
+    """`overlaps coaching time Tue 1 Dec 2026 10:00-10:30` for the first clash, or None."""
+    tz = policy.manager.tz
+    for e in inv.members:
+        for block in ctx.coaching:
+            if block.overlaps(e.interval):
+                s, t = block.start.astimezone(tz), block.end.astimezone(tz)
+                return f"overlaps coaching time {fmt_datetime(s)}-{fmt_time(t)}"
+            if block.start >= e.end:
+                break
+    return None
+
+
+def _already_decided(decisions: Iterable[Decision]) -> set[tuple[str, str]]:
+    """(event_id, fingerprint) pairs decided before; series match on fingerprint alone."""
+    out: set[tuple[str, str]] = set()
+    for d in decisions:
+        out.add((d.event_id, d.fingerprint))
+        if d.fingerprint.startswith("series:"):
+            out.add(("*", d.fingerprint))
+    return out
+
+
+def _is_decided(inv: Invitation, decided: set[tuple[str, str]]) -> bool:
+    if inv.fingerprint.startswith("series:"):
+        return ("*", inv.fingerprint) in decided
+    return (inv.event.id, inv.fingerprint) in decided
+
+
+def plan_triage(
+    policy: Policy, snapshot: Snapshot, now: datetime, coaching: Sequence[Interval]
+) -> list[Action]:
+    """Decline, Flag and Keep actions (plus reply/delegate emails) for this tick's invitations.
+
+    `coaching` holds the coaching blocks that exist or are being booked this tick. Actions come
+    in the order of the invitations' start times. See the module docstring for the rules.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    ctx = MatchContext.build(policy, coaching)
+    decided = _already_decided(snapshot.decisions.values())
+    todo = [i for i in invitations(policy, snapshot.events, now) if not _is_decided(i, decided)]
+    if not todo:
+        return []
+    tz = policy.manager.tz
+    budgets = _Budgets.build(
+        policy,
+        ctx,
+        snapshot.events,
+        deciding={e.id for i in todo for e in i.members},
+        weeks={week_monday(i.event.start.astimezone(tz).date()) for i in todo},
+    )
+    actions: list[Action] = []
+    declines = 0
+    for inv in todo:
+        action = _decide(policy, inv, ctx, budgets, declines)
+        if isinstance(action, Decline):
+            declines += 1
+            actions.append(action)
+            actions.extend(_emails(policy, inv, action))
+        elif action is not None:
+            actions.append(action)
+        if not isinstance(action, Decline):
+            category, _ = classify(policy, inv.event, ctx)
+            budgets.add(inv, category)
+        if action is not None:
+            log.debug("triage %s %r: %s", type(action).__name__, inv.event.title, action.reason)
+    return actions
+
+
+def _decide(
+    policy: Policy, inv: Invitation, ctx: MatchContext, budgets: _Budgets, declines: int
+) -> Decline | Flag | Keep | None:
+    event = inv.event
+    manager = ctx.manager_email
+    found = first_match(policy.triage.rules, event, ctx)
+    category, _ = classify(policy, event, ctx)
+    acting = found is not None and found.rule.action != "keep"
+    excess = None if acting else budgets.excess(inv, category)
+    clash = _conflict(inv, ctx, policy)
+    guarded = protection(policy, event, ctx)
+
+    if guarded is not None:
+        invited = not _organized_by_manager(event, manager)
+        if clash and invited:
+            return _flag(inv, "conflict:coaching", f"{clash}; not declined: {guarded.reason}")
+        if found is not None and acting:
+            would = f"{found.describe()} (action: {found.rule.action})"
+        elif excess:
+            would = f"it would be flagged: {excess}"
+        else:
+            return None
+        return _keep(
+            inv,
+            guarded.rule,
+            f"protected: {guarded.reason}; {would}, but a protected meeting is never "
+            "declined or flagged",
+        )
+
+    if found is not None and found.rule.action in ("decline", "delegate"):
+        return _decline_or_flag(policy, inv, found, declines, clash)
+    if found is not None and found.rule.action == "flag":
+        return _flag(inv, found.rule.name, _with(found.describe(), clash))
+    if excess:
+        return _flag(inv, f"budget:{category}", _with(excess, clash))
+    if clash:
+        kept = f"{found.describe()} (action: keep)" if found else "no triage rule matched"
+        return _flag(inv, "conflict:coaching", f"{clash}; {kept}")
+    if found is not None:
+        return _keep(inv, found.rule.name, found.describe())
+    return None
+
+
+def _with(reason: str, clash: str | None) -> str:
+    return f"{reason}; it also {clash}" if clash else reason
+
+
+def _decline_or_flag(
+    policy: Policy, inv: Invitation, found: RuleMatch, declines: int, clash: str | None
+) -> Decline | Flag:
+    rule = found.rule
+    verb = "delegate" if rule.action == "delegate" else "decline"
+    why = found.describe()
+    if rule.action == "delegate":
+        why += f"; delegate to {rule.delegate_to}"
+    if policy.triage.mode == "flag":
+        return _flag(inv, rule.name, _with(f"would {verb} (mode: flag): {why}", clash))
+    cap = policy.triage.max_declines_per_tick
+    if declines >= cap:
+        return _flag(
+            inv,
+            rule.name,
+            f"would {verb}: {why}; but the cap of {cap} declines per tick "
+            "(triage.max_declines_per_tick) was reached, so it is left for you to answer",
+        )
+    e = inv.event
+    return Decline(
+        event_id=e.id,
+        fingerprint=inv.fingerprint,
+        title=e.title,
+        organizer=e.organizer or "",
+        start=e.start,
+        rule=rule.name,
+        message=rule.message,
+        reason=why + (" (the whole series)" if e.recurring else ""),
+        delegate_to=rule.delegate_to if rule.action == "delegate" else None,
+    )
+
+
+def _flag(inv: Invitation, rule: str, reason: str) -> Flag:
+    e = inv.event
+    return Flag(e.id, inv.fingerprint, e.title, e.organizer or "", e.start, rule, reason)
+
+
+def _keep(inv: Invitation, rule: str, reason: str) -> Keep:
+    e = inv.event
+    return Keep(e.id, inv.fingerprint, e.title, e.organizer or "", e.start, rule, reason)
+
+
+def _emails(policy: Policy, inv: Invitation, d: Decline) -> list[SendEmail]:
+    """The reply to the organizer (local backend only: Google tells the organizer itself) and,
+    for a delegation, the meeting's details to the delegate (every backend)."""
+    e = inv.event
+    out: list[SendEmail] = []
+    if d.delegate_to:
+        out.append(
+            SendEmail(
+                key=email_key("delegate", e.id, inv.fingerprint),
+                kind="delegate",
+                to=(d.delegate_to,),
+                context=delegate_context(policy, e, d),
+                reason=f"{e.title!r} delegated to {d.delegate_to} by rule {d.rule!r}",
+            )
+        )
+    if _replies_itself(policy) and e.organizer:
+        out.append(
+            SendEmail(
+                key=email_key("decline_reply", e.id, inv.fingerprint),
+                kind="decline_reply",
+                to=(e.organizer,),
+                context=reply_context(policy, e, d),
+                reason=f"reply to the organizer of {e.title!r}, declined by rule {d.rule!r}",
+            )
+        )
+    return out
+
+
+def _replies_itself(policy: Policy) -> bool:
+    # Google's API notifies the organizer of a decline; a local calendar cannot, so coachd does.
+    return policy.calendar.backend == "local"
+
+
+def reply_context(policy: Policy, event: Event, d: Decline) -> dict[str, Any]:
+    """Context of `decline_reply` (to the organizer): who declined what, when, and the message."""
+    tz = policy.manager.tz
+    start, end = event.start.astimezone(tz), event.end.astimezone(tz)
+    return {
+        "manager": {"name": policy.manager.name, "email": policy.manager.email},
+        "manager_name": policy.manager.name,
+        "title": event.title,
+        "organizer": event.organizer or "",
+        "start": fmt_datetime(start),
+        "end": fmt_time(end) if start.date() == end.date() else fmt_datetime(end),
+        "start_iso": start.isoformat(),
+        "end_iso": end.isoformat(),
+        "timezone": policy.manager.timezone,
+        "recurring": event.recurring,
+        "message": d.message,
+        "rule": d.rule,
+        "delegate": d.delegate_to,
+    }
+
+
+def delegate_context(policy: Policy, event: Event, d: Decline) -> dict[str, Any]:
+    """Context of `delegate` (to the delegate): the reply's fields plus the meeting's details."""
+    return {
+        **reply_context(policy, event, d),
+        "description": event.description,
+        "location": event.location,
+        "attendees": [
+            {"email": a.email, "name": a.name, "status": a.status} for a in event.attendees
+        ],
+        "organizer_told": _replies_itself(policy),
+    }
+
+
+EMAIL_KINDS = ("decline_reply", "delegate")
+
+
+def sample_context(kind: str) -> dict[str, Any]:
+    """A realistic context for `coachd preview decline_reply|delegate`, built by the real code.
+
+    Raises KeyError for any other kind.
+    """
+    if kind not in EMAIL_KINDS:
+        raise KeyError(kind)
+    policy = Policy.model_validate(
+        {
+            "manager": {
+                "name": "Dana Reyes",
+                "email": "dana@example.com",
+                "timezone": "America/Chicago",
+            },
+            "team": [{"name": "Sam Ortiz", "email": "sam@example.com"}],
+        }
+    )
+    start = datetime.fromisoformat("2026-12-02T16:00:00+00:00")
+    event = Event(
+        id="sample-ops-review",
+        uid="sample-ops-review",
+        calendar=policy.manager.email,
+        title="Facilities: new desk booking system",
+        start=start,
+        end=start + timedelta(minutes=45),
+        description="Walk-through of the new desk booking tool.\nPlease bring questions.",
+        location="Room 4B",
+        organizer="ops@example.com",
+        attendees=(
+            Attendee("ops@example.com", "Olive Ops", "accepted", organizer=True),
+            Attendee("dana@example.com", "Dana Reyes"),
+            Attendee("lee@example.com", "Lee Park"),
+        ),
+        self_status="needsAction",
+    )
+    decline = Decline(
+        event_id=event.id,
+        fingerprint=event.fingerprint(),
+        title=event.title,
+        organizer="ops@example.com",
+        start=start,
+        rule="facilities",
+        message="Thank you for the invitation. I protect this time for coaching my team.",
+        reason="rule 'facilities' matched the title word 'desk'",
+        delegate_to="sam@example.com" if kind == "delegate" else None,
+    )
+    if kind == "delegate":
+        return delegate_context(policy, event, decline)
+    return reply_context(policy, event, decline)
