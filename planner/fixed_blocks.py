@@ -184,7 +184,7 @@ def plan_call_reviews(ctx: Ctx) -> None:
             assert generation is not None
             slot = _review_slot(ctx, candidates, win, per_day)
             if slot is None:
-                if end <= ctx.last_day:
+                if candidates and end <= ctx.last_day:
                     ctx.plan.skipped.append(
                         f"Call review {i} of {cfg.per_week} in {week}: no free "
                         f"{dur(cfg.duration)} slot in {win[0]:%H:%M}-{win[1]:%H:%M} on "

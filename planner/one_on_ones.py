@@ -140,7 +140,7 @@ def plan_one_on_ones(ctx: Ctx, weeks_below: dict[str, int]) -> set[str]:
         if slot is None:
             slot = _first_free(ctx, rep, candidates, win, per_day)
         if slot is None:
-            if period.end <= ctx.last_day:
+            if candidates and period.end <= ctx.last_day:
                 ctx.plan.skipped.append(
                     f"1:1 with {rep.name} in {period.label}: no free {dur(cfg.duration)} slot "
                     f"on {', '.join(cfg.days)} {win[0]:%H:%M}-{win[1]:%H:%M} where both are free "

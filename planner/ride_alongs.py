@@ -148,7 +148,7 @@ def plan_ride_alongs(ctx: Ctx, sales_days: set[date]) -> None:
             )
             in_week.add(key)
             last[rep.email] = slot.start.astimezone(ctx.tz).date()
-        if len(in_week) < cfg.per_week and end <= ctx.last_day and due:
+        if len(in_week) < cfg.per_week and end <= ctx.last_day and due and candidates:
             ctx.plan.skipped.append(
                 f"Ride-alongs in {week}: {len(in_week)} of {cfg.per_week} booked; no "
                 f"{windows[0][0].split(',')[0]} on {', '.join(cfg.days)} (outside the sales "
