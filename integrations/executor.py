@@ -83,6 +83,7 @@ class Executor:
         )
         self.report = TickReport()
         self._failed_keys: set[str] = set()
+        self._failed_declines: set[str] = set()
 
     def run(self, actions: Sequence[Action]) -> TickReport:
         """Carry out every action; one failing action never stops the others."""
@@ -156,6 +157,8 @@ class Executor:
         if o.error:
             if isinstance(a, Book | Move | Cancel):
                 self._failed_keys.add(a.key)
+            elif isinstance(a, Decline):
+                self._failed_declines.add(a.event_id)
             self._error(f"{type(a).__name__} {_label(a)} failed: {o.error}")
             return
         if isinstance(a, Book):
@@ -208,6 +211,11 @@ class Executor:
     def _send(self, a: SendEmail) -> None:
         if any(a.key.endswith(":" + k) for k in self._failed_keys):
             log.info("not sending %s: its booking failed this tick", a.key)
+            return
+        if a.kind in ("decline_reply", "delegate") and any(
+            f":{e}:" in a.key for e in self._failed_declines
+        ):
+            log.info("not sending %s: the decline failed this tick", a.key)
             return
         sent, error = self.outbox.send(a, self.now)
         if error:

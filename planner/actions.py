@@ -156,7 +156,10 @@ def describe(action: Action) -> str:
     if isinstance(action, Decline | Flag | Keep):
         when = action.start.strftime("%a %Y-%m-%d %H:%M")
         verb = "Delegate" if isinstance(action, Decline) and action.delegate_to else name
-        return f"{verb:<7} {when}  {action.title!r} from {action.organizer}  -- {action.reason}"
+        return (
+            f"{verb:<7} {when}  {action.title!r} from {action.organizer}  [{action.rule}]"
+            f"  -- {action.reason}"
+        )
     if isinstance(action, SendEmail):
         return f"{name:<7} {action.kind} to {', '.join(action.to)}  -- {action.reason}"
     if isinstance(action, Hold):

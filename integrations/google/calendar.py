@@ -75,6 +75,7 @@ class GoogleCalendar:
         self.page_size = page_size
         self.resync_margin = resync_margin
         self.runner = BatchRunner(connection, self.backoff)
+        self._series: dict[str, str] = {}
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -105,6 +106,13 @@ class GoogleCalendar:
                 self.kv.put(key, fresh)
         finally:
             self.conn.persist()
+        # Triage decides a recurring invitation once, naming its first upcoming occurrence;
+        # the answer belongs to the whole series, so writes go to the series id.
+        self._series = {
+            str(i["id"]): str(i["recurringEventId"])
+            for i in state.items.values()
+            if i.get("id") and i.get("recurringEventId")
+        }
         events: list[Event] = []
         for item in state.items.values():
             ev = self._parse(item, owner, warnings)
@@ -270,6 +278,12 @@ class GoogleCalendar:
             for o, w in zip(outcomes, writes, strict=True)
         ]
 
+    def _target(self, w: CalendarWrite) -> str:
+        """The event id a write goes to: the series for a decline or flag of an occurrence."""
+        if isinstance(w, Decline | Flag):
+            return self._series.get(w.event_id, w.event_id)
+        return w.event_id
+
     def _apply(
         self, owner: str, writes: Sequence[CalendarWrite], outcomes: list[WriteOutcome | None]
     ) -> None:
@@ -288,7 +302,7 @@ class GoogleCalendar:
             [
                 Sub(
                     i,
-                    partial(events.get, calendarId=cal, eventId=w.event_id),
+                    partial(events.get, calendarId=cal, eventId=self._target(w)),
                     frozenset({404, 410}),
                     f"events.get {w.event_id}",
                 )
@@ -298,7 +312,7 @@ class GoogleCalendar:
         )
         subs: list[Sub] = []
         for i, w in enumerate(writes):
-            ids = {"calendarId": cal, "eventId": w.event_id}
+            ids = {"calendarId": cal, "eventId": self._target(w)}
             if isinstance(w, Book):
                 make = partial(
                     events.insert,
