@@ -13,6 +13,7 @@ from planner.actions import Action, Hold, Notice
 from planner.brakes import brake_reason
 from planner.coaching import plan_coaching
 from planner.emails import plan_emails
+from planner.leadership import plan_leadership_report
 from planner.model import Snapshot
 from planner.policy import Policy
 from planner.timeutil import Interval
@@ -34,6 +35,9 @@ def plan(policy: Policy, snapshot: Snapshot, now: datetime, *, force: bool = Fal
     coaching = plan_coaching(policy, snapshot, now)
     blocks = [Interval(b.start, b.end) for b in coaching.blocks]
     triage = plan_triage(policy, snapshot, now, blocks)
-    emails = plan_emails(policy, snapshot, now, coaching.blocks)
+    emails = [
+        *plan_emails(policy, snapshot, now, coaching.blocks),
+        *plan_leadership_report(policy, snapshot, now),
+    ]
     notices = [Notice(r) for r in (*coaching.skipped, *coaching.conflicts)]
     return [*coaching.actions, *triage, *emails, *notices]
