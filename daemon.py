@@ -405,7 +405,10 @@ class Daemon:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return Daemon(Path(args.config)).run()
+    d = Daemon(Path(args.config))
+    if args.log_level is None:
+        logging.getLogger().setLevel(d.loaded.policy.daemon.log_level)
+    return d.run()
 
 
 # --- entry ---------------------------------------------------------------------------------
@@ -417,8 +420,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--log-level",
-        default=os.environ.get("COACHD_LOG_LEVEL", "INFO"),
+        default=os.environ.get("COACHD_LOG_LEVEL"),
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="default: daemon.log_level from config.yaml for `run`, else INFO",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -459,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse, run, translate errors: exit 0 on success, 1 on an error the user can fix."""
     args = build_parser().parse_args(argv)
-    _setup_logging(args.log_level)
+    _setup_logging(args.log_level or "INFO")
     try:
         code: int = args.fn(args)
         return code
