@@ -1,0 +1,61 @@
+"""`coachd plan` on the demo: every coaching kind with its reason; triage on planted meetings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from daemon import main
+
+NON_SALES = {
+    "Office move: desk assignments",
+    "Benefits enrollment webinar",
+    "Quarterly all-hands survey review",
+    "Parking badge update",
+    "Product training: spring release",
+    "All-hands engagement survey results",
+    "Vendor demo: CallCoach AI",
+}
+NEVER_TOUCHED = {
+    "Northwind renewal negotiation",  # customer
+    "Regional pipeline review",  # leadership
+    "Q1 territory planning",  # the boss
+}
+
+
+def _plan(demo: Path, capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    capsys.readouterr()
+    assert main(["plan", "--json", "--config", str(demo / "config.yaml")]) == 0
+    actions: list[dict[str, Any]] = json.loads(capsys.readouterr().out)["actions"]
+    return actions
+
+
+def test_plan_shows_every_coaching_kind_with_a_reason(
+    demo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    books = [a for a in _plan(demo, capsys) if a["action"] == "Book"]
+    kinds = {a["kind"] for a in books}
+    assert kinds == {"one_on_one", "ride_along", "huddle", "sales_meeting", "call_review"}
+    assert all(a["reason"] for a in books)
+    meetings = [a for a in books if a["kind"] == "sales_meeting"]
+    topics = [m["title"].removeprefix("Weekly sales meeting: ") for m in meetings]
+    assert all(t and t != m["title"] for t, m in zip(topics, meetings, strict=True))
+    assert len(set(topics)) == len(topics)  # the topic rotates week to week
+
+
+def test_plan_flags_non_sales_and_leaves_leadership_and_customers_alone(
+    demo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    actions = _plan(demo, capsys)
+    triaged = {a["title"]: a for a in actions if a["action"] in ("Flag", "Decline", "Keep")}
+    in_horizon_non_sales = NON_SALES & set(triaged)
+    assert len(in_horizon_non_sales) >= 5
+    for title in in_horizon_non_sales:
+        assert triaged[title]["action"] == "Flag", title  # flag mode never declines
+        assert triaged[title]["rule"]
+    assert not any(a["action"] == "Decline" for a in actions)
+    for title in NEVER_TOUCHED:
+        assert title not in triaged or triaged[title]["action"] == "Keep", title
