@@ -101,6 +101,7 @@ class LocalCalendar:
         self._index: dict[Path, dict[str, Path]] = {}
         # Parsing dominates a read; files that did not change are not parsed again.
         self._files: dict[Path, _Cached] = {}
+        self._by_folder: dict[Path, set[Path]] = {}
 
     # ----------------------------------------------------------------- reading
 
@@ -131,8 +132,10 @@ class LocalCalendar:
                 warnings.append(f"skipped {path}: {e}")
         self._index[folder] = index
         present = set(files)
-        for gone in [p for p in self._files if p.parent == folder and p not in present]:
-            del self._files[gone]
+        known = self._by_folder.setdefault(folder, set())
+        for gone in known - present:
+            self._files.pop(gone, None)
+        self._by_folder[folder] = present
         events.sort(key=lambda ev: (ev.start, ev.id))
         return CalendarRead(events, warnings)
 
@@ -248,7 +251,9 @@ class LocalCalendar:
             # Written, it would be a file every reader skips as malformed.
             raise ValueError(f"booking ends ({book.end}) before it starts ({book.start})")
         try:
-            self._locate(folder, book.event_id, exact_uid=True)
+            # A read of this folder indexed every UID in it; only without one is a full
+            # rescan needed (each rescan stats every file: costly in a year-old folder).
+            self._locate(folder, book.event_id, exact_uid=True, rescan=folder not in self._index)
             return WriteOutcome(book, book.event_id)  # booked before: idempotent success
         except NotFound:
             pass
@@ -288,7 +293,9 @@ class LocalCalendar:
             return cached.uids
         return self._parse(path).uids
 
-    def _locate(self, folder: Path, event_id: str, *, exact_uid: bool = False) -> _Located:
+    def _locate(
+        self, folder: Path, event_id: str, *, exact_uid: bool = False, rescan: bool = True
+    ) -> _Located:
         """The file holding an event id (UID, or `UID/<recurrence>` for an occurrence).
 
         Looks in the index, then at `<uid>.ics`, then rescans the folder (files that changed
@@ -302,6 +309,8 @@ class LocalCalendar:
             hit = self._lookup(folder, uid, rescan=False)
             if hit is not None:
                 return self._located(hit, uid, rec)
+        if not rescan:
+            raise NotFound(event_id)
         self._rescan(folder)
         for uid, rec in candidates:
             hit = self._lookup(folder, uid, rescan=True)

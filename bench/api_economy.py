@@ -1,0 +1,289 @@
+"""HTTP requests per tick against the loopback fake Google Calendar server.
+
+The real tick path (`integrations.app.run_tick` on a config.yaml with `calendar.backend:
+google`, `credentials: none` and `api_endpoint` pointing at the fake; Maildir for email)
+talks HTTP through google-api-python-client to `tests/integrations/google/fake_server.py`,
+which logs every request, batch parts included. For teams of 10 and 50 reps:
+
+1. first tick: full sync of the manager's calendar, reps' freebusy, all bookings and
+   triage answers written;
+2. settling ticks, if any (time freed by a decline is bookable only on the next tick);
+3. steady tick: nothing changed since the last tick;
+4. invitation tick: one new invitation arrived that a triage rule declines.
+
+Each beside the minimum the API allows: one events.list per calendar (a full sync needs a
+page per 2500 events, an incremental one a single request when little changed), one
+freebusy.query per 50 reps (per 90 days of horizon), and ceil(writes / 50) requests for the
+writes (a batch holds at most 50; a single write is one plain request). Target: the steady
+tick makes exactly the minimum.
+
+Run from the repository root: `python bench/api_economy.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import math
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+
+import _common as c  # puts the repository root on sys.path, before first-party imports
+import yaml
+
+from integrations.app import TickResult, run_tick
+from integrations.config_file import LoadedConfig, load_policy
+from integrations.state import StateStore
+from planner.actions import Book, Cancel, Decline, Flag, Move
+from planner.periods import snapshot_window
+from planner.timeutil import Interval
+
+NOW = datetime(2026, 11, 30, 6, 0, tzinfo=c.TZ)
+TEAMS = (10, 50)
+STEP = timedelta(minutes=10)
+LIST_PAGE = 2500  # the most events.list returns per page
+FREEBUSY_CALENDARS = 50  # the most calendars one freebusy.query answers for
+FREEBUSY_DAYS = 90  # the longest range one freebusy.query answers for
+BATCH_PARTS = 50  # the most requests coachd puts in one batch (Google's advice for Calendar)
+MAX_SETTLE = 5
+RESYNC_MARGIN = timedelta(days=7)  # a full sync reads this far beyond the window
+
+FAKE_DIR = c.ROOT / "tests" / "integrations" / "google"
+
+
+def load_fake() -> Any:
+    """The FakeGoogle class from the test suite's fake server module (needs no pytest run)."""
+    if str(FAKE_DIR) not in sys.path:
+        sys.path.insert(0, str(FAKE_DIR))
+    return importlib.import_module("fake_server").FakeGoogle
+
+
+def config_text(n_reps: int, endpoint: str) -> str:
+    pol = c.policy_dict(n_reps, NOW.date(), horizon="4 weeks")
+    pol.update(
+        {
+            "kpi_source": {"type": "csv", "path": "kpis.csv"},
+            "email": {
+                "transport": "maildir",
+                "from": f"coachd@{c.DOMAIN}",
+                "maildir": {"path": "outbox"},
+                "notes_dir": "notes",
+            },
+            "calendar": {
+                "backend": "google",
+                "google": {"credentials": "none", "api_endpoint": endpoint},
+            },
+            "state": {"path": "state/coachd.json"},
+        }
+    )
+    return yaml.safe_dump(pol, sort_keys=False)
+
+
+def seed(fake: Any, loaded: LoadedConfig, world: c.World) -> int:
+    """Fill the fake: the manager's meetings over the window a full sync reads, and the
+    reps' customer calls over the horizon. Returns the manager's event count."""
+    window = snapshot_window(loaded.policy, NOW)
+    cover = Interval(window.start, window.end + RESYNC_MARGIN)
+    n = 0
+    for monday in c.mondays(cover):
+        for m in world.manager_week(monday):
+            fake.add_event(c.MANAGER, c.to_google(m))
+            n += 1
+    for monday in c.mondays(Interval(NOW, window.end)):
+        for rep in world.reps:
+            for m in world.rep_week(rep, monday):
+                fake.add_event(rep, c.to_google(m))
+    return n
+
+
+def invitation(start: datetime) -> dict[str, Any]:
+    """A new invitation that the `facilities` rule declines."""
+    m = c.Meeting(
+        uid=f"invite-{start:%Y%m%dT%H%M}",
+        title="Parking badge rollout",
+        start=start,
+        end=start + timedelta(minutes=45),
+        organizer=f"facilities@{c.DOMAIN}",
+        guests=(
+            (f"facilities@{c.DOMAIN}", "accepted"),
+            (f"ops1@{c.DOMAIN}", "accepted"),
+            (c.MANAGER, "needsAction"),
+        ),
+    )
+    return c.to_google(m)
+
+
+def writes_planned(result: TickResult) -> int:
+    return sum(1 for a in result.actions if isinstance(a, Book | Move | Cancel | Decline | Flag))
+
+
+def kind_of(path: str, method_name: str) -> str:
+    if path.startswith("/batch/"):
+        return "batch"
+    if path == "/token":
+        return "token"
+    return method_name.removeprefix("events.").removesuffix(".query") or "other"
+
+
+def count(requests: list[Any]) -> tuple[Counter[str], Counter[str]]:
+    """HTTP requests by kind, and the calls carried inside batches by kind."""
+    top: Counter[str] = Counter()
+    inner: Counter[str] = Counter()
+    for r in requests:
+        (inner if r.in_batch else top)[kind_of(r.path, r.method_name)] += 1
+    return top, inner
+
+
+def minimum(full_sync_events: int | None, n_reps: int, horizon_days: float, writes: int) -> int:
+    """The fewest requests the API allows for a tick (see the module docstring)."""
+    lists = max(1, math.ceil(full_sync_events / LIST_PAGE)) if full_sync_events else 1
+    freebusy = math.ceil(n_reps / FREEBUSY_CALENDARS) * math.ceil(horizon_days / FREEBUSY_DAYS)
+    return lists + freebusy + math.ceil(writes / BATCH_PARTS)
+
+
+def run_team(fake_cls: Any, n_reps: int, rows: list[list[object]], notes: list[str]) -> None:
+    with (
+        fake_cls(owner=c.MANAGER, page_size=LIST_PAGE) as fake,
+        tempfile.TemporaryDirectory(prefix="coachd-bench-") as tmp,
+    ):
+        root = Path(tmp)
+        (root / "config.yaml").write_text(config_text(n_reps, fake.endpoint), encoding="utf-8")
+        (root / "notes").mkdir()
+        loaded = load_policy(root / "config.yaml")
+        policy = loaded.policy
+        world = c.World([r.email for r in policy.team], anchor=NOW.date() - timedelta(weeks=26))
+        kpis = root / "kpis.csv"
+        with kpis.open("w", encoding="utf-8") as fh:
+            fh.write("week,rep,kpi,value\n")
+            for k in range(1, 9):
+                for row in world.kpi_week(NOW.date() - timedelta(weeks=k)):
+                    fh.write(f"{row.week.isoformat()},{row.rep},{row.kpi},{row.value}\n")
+        events = seed(fake, loaded, world)
+        horizon_days = policy.coaching.horizon.total_seconds() / 86400
+        state = loaded.resolve(policy.state.path)
+
+        def tick(label: str, now: datetime, full_sync: int | None) -> int:
+            fake.clear_log()
+            t0 = time.perf_counter()
+            res = run_tick(loaded, store, now)
+            took = time.perf_counter() - t0
+            if res.report is not None and (res.report.errors or res.report.held):
+                notes.append(f"{n_reps} reps, {label}: {res.report.errors[:2]} {res.report.held}")
+            top, inner = count(list(fake.requests))
+            writes = writes_planned(res)
+            total = sum(top.values())
+            low = minimum(full_sync, n_reps, horizon_days, writes)
+            parts = ", ".join(f"{k} {v}" for k, v in sorted(inner.items())) or "-"
+            plain = ", ".join(
+                f"{k} {v}" for k, v in sorted(top.items()) if k not in ("list", "freebusy", "batch")
+            )
+            rows.append(
+                [
+                    n_reps,
+                    label,
+                    writes,
+                    total,
+                    low,
+                    "yes" if total == low else f"+{total - low}",
+                    top["list"],
+                    top["freebusy"],
+                    f"{top['batch']} ({parts})" if top["batch"] else "0",
+                    plain or "-",
+                    c.ms(took),
+                ]
+            )
+            return writes
+
+        with StateStore.open(state, now=NOW) as store:
+            now = NOW
+            writes = tick("first", now, events)
+            settled = 0
+            while writes and settled < MAX_SETTLE:
+                settled += 1
+                now += STEP
+                writes = tick(f"tick {settled + 1}", now, None)
+            now += STEP
+            tick("steady (nothing changed)", now, None)
+            arrives = datetime.combine(NOW.date() + timedelta(days=2), dtime(9), c.TZ)
+            fake.add_event(c.MANAGER, invitation(arrives))
+            now += STEP
+            tick("one invitation arrived", now, None)
+            now += STEP
+            tick("steady again", now, None)
+            size = state.stat().st_size
+        notes.append(
+            f"{n_reps} reps: {events} events in the manager's calendar; "
+            f"state file {c.size_text(size)} (holds the sync cache); "
+            f"fake's discovery-check violations: {len(fake.violations)}"
+        )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.parse_args()
+    c.quiet_logging()
+    fake_cls = load_fake()
+    c.print_header(
+        "coachd benchmark: HTTP requests per tick (loopback fake Google Calendar API)",
+        [
+            ("now", f"{NOW.isoformat()} ({c.TZ_NAME}); ticks 10 minutes apart"),
+            ("teams", ", ".join(f"{n} reps" for n in TEAMS)),
+            (
+                "config",
+                "calendar.backend google, credentials none, api_endpoint = fake; "
+                "email.transport maildir; horizon 4 weeks; triage mode decline, 6 rules",
+            ),
+            (
+                "calendars",
+                "manager ~35 meetings a week over the sync window (5 weeks back to horizon "
+                "+ 7 days); reps ~12 customer calls a week",
+            ),
+            ("client", "google-api-python-client, real tick path (integrations.app.run_tick)"),
+            ("counted", "by the fake server's request log; batch parts listed in brackets"),
+            (
+                "minimum",
+                f"ceil(events/{LIST_PAGE}) list pages (1 when incremental) + "
+                f"ceil(reps/{FREEBUSY_CALENDARS}) freebusy + ceil(writes/{BATCH_PARTS}) "
+                "write requests",
+            ),
+        ],
+    )
+    rows: list[list[object]] = []
+    notes: list[str] = []
+    for n in TEAMS:
+        run_team(fake_cls, n, rows, notes)
+    print(
+        c.table(
+            [
+                "reps",
+                "tick",
+                "writes",
+                "HTTP requests",
+                "minimum",
+                "= min",
+                "list",
+                "freebusy",
+                "batch (parts)",
+                "other requests",
+                "tick time",
+            ],
+            rows,
+        )
+    )
+    print()
+    for note in notes:
+        print(note)
+    steady = [r for r in rows if str(r[1]).startswith("steady")]
+    ok = all(r[3] == r[4] for r in steady)
+    print(f"target: steady tick = minimum: {'met' if ok else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
