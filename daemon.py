@@ -25,6 +25,7 @@ from integrations import clock
 from integrations.app import open_mailer, open_renderer, run_tick, state_path
 from integrations.config_file import LoadedConfig, load_policy
 from integrations.errors import CoachdError, ConfigError, UserError
+from integrations.mail.render import Renderer
 from integrations.schedule_times import next_daily, next_weekly
 from integrations.state import StateStore
 from planner.actions import describe, to_json
@@ -129,8 +130,22 @@ def cmd_once(args: argparse.Namespace) -> int:
     loaded = load_policy(Path(args.config))
     now = clock.now()
     with StateStore.open(state_path(loaded), now=now) as store:
+        recovered = _report_recovery(store)
         ok = _tick_and_record(loaded, store, force=args.force)
-    return 0 if ok else 1
+    # A run that had to set an unreadable state aside must not look clean to cron/systemd.
+    return 0 if ok and not recovered else 1
+
+
+def _report_recovery(store: StateStore) -> bool:
+    """Make a state recovered at open visible in `coachd status`; True if there was one."""
+    if store.recovered_from is None:
+        return False
+    store.record_error(
+        clock.now(),
+        f"the state file was unreadable; kept it as {store.recovered_from} and started a "
+        "fresh state (coachd's own events are re-read from the calendar)",
+    )
+    return True
 
 
 def _tick_and_record(
@@ -139,12 +154,20 @@ def _tick_and_record(
     *,
     force: bool = False,
     stop_requested: Callable[[], bool] = lambda: False,
+    renderer: Renderer | None = None,
 ) -> bool:
     started = clock.now()
     error: str | None = None
     summary: dict[str, int] = {}
     try:
-        result = run_tick(loaded, store, started, force=force, stop_requested=stop_requested)
+        result = run_tick(
+            loaded,
+            store,
+            started,
+            force=force,
+            stop_requested=stop_requested,
+            renderer=renderer,
+        )
         report = result.report
         assert report is not None
         summary = dict(report.counts)
@@ -240,11 +263,14 @@ class Daemon:
     Every job is wrapped: an exception is logged with its traceback and the loop goes on;
     the failed work is retried by the next tick. SIGHUP, or saving config.yaml, reloads the
     policy; an invalid one is reported (log + email to the manager) and the old one stays.
+    Templates are read and checked at start and at each reload, and emails are rendered
+    from that checked copy: a template file edited meanwhile waits for the next reload.
     """
 
     def __init__(self, config: Path) -> None:
         self.config = config
         self.loaded = load_policy(config)
+        self.renderer = _checked_renderer(self.loaded)
         self.stop = False
         self.reload_requested = False
         self.scheduler = schedule.Scheduler()
@@ -278,6 +304,7 @@ class Daemon:
     def _run(self) -> int:
         with StateStore.open(state_path(self.loaded), now=clock.now()) as store:
             self.store = store
+            _report_recovery(store)
             self._job("compact", self._compact)
             log.info(
                 "coachd started (pid %d) for %s, tick every %s",
@@ -324,7 +351,9 @@ class Daemon:
 
     def _tick(self) -> None:
         assert self.store is not None
-        _tick_and_record(self.loaded, self.store, stop_requested=lambda: self.stop)
+        _tick_and_record(
+            self.loaded, self.store, stop_requested=lambda: self.stop, renderer=self.renderer
+        )
 
     def _compact(self) -> None:
         assert self.store is not None
@@ -365,17 +394,12 @@ class Daemon:
         self.mtime = self._mtime()
         try:
             new = load_policy(self.config)
+            renderer = _checked_renderer(new)
         except ConfigError as e:
             self._report_bad_config(e.errors)
             return
         except CoachdError as e:
             self._report_bad_config([str(e)])
-            return
-        from integrations.mail.render import check_templates
-
-        template_errors = check_templates(open_renderer(new))
-        if template_errors:
-            self._report_bad_config(template_errors)
             return
         if state_path(new) != state_path(self.loaded):
             self._report_bad_config(
@@ -386,6 +410,7 @@ class Daemon:
             )
             return
         self.loaded = new
+        self.renderer = renderer
         self._schedule()
         log.info("reloaded %s", self.config)
         self._job("tick", self._tick)
@@ -402,6 +427,18 @@ class Daemon:
         send_config_error(
             self.loaded, self.store, list(errors), mailer=open_mailer(self.loaded), now=clock.now()
         )
+
+
+def _checked_renderer(loaded: LoadedConfig) -> Renderer:
+    """The templates of `loaded`, read once and rendered against sample data; raises
+    ConfigError listing every broken file."""
+    from integrations.mail.render import check_templates
+
+    renderer = open_renderer(loaded)
+    errors = check_templates(renderer)
+    if errors:
+        raise ConfigError(errors)
+    return renderer
 
 
 def cmd_run(args: argparse.Namespace) -> int:

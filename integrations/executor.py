@@ -6,7 +6,10 @@ Order of writes makes a kill at any instant safe:
 - a triage decision is recorded after the calendar accepted it; repeating a decline or a
   flag is harmless, and a declined invitation is not an open invitation any more;
 - an email is recorded `sending` before and `sent` after delivery, with a deterministic
-  Message-ID; a crash between the two resends it at most once.
+  Message-ID; a crash between the two resends it at most once;
+- the tick's emails are queued in the state before any outside write, so an email whose
+  trigger the writes consume (a delegate's email, planned with the decline) is still sent
+  by the next tick if this one dies.
 """
 
 from __future__ import annotations
@@ -95,8 +98,14 @@ class Executor:
         for a in actions:
             if isinstance(a, Notice):
                 log.info("note: %s", a.reason)
+        emails = [a for a in actions if isinstance(a, SendEmail)]
         with self.store.batch():
             self._remember([a for a in actions if isinstance(a, Remember)])
+            leftovers = self.outbox.leftovers(self.now, {a.key for a in emails})
+            if emails:
+                self.outbox.queue(emails, self.now)
+        for a in leftovers:
+            log.info("sending %s, planned by an earlier tick that did not finish", a.key)
         writes: list[CalendarWrite] = [
             a for a in actions if isinstance(a, Book | Move | Cancel | Decline | Flag)
         ]
@@ -105,11 +114,10 @@ class Executor:
         for a in actions:
             if isinstance(a, Keep):
                 self._decided(a, "keep")
-        for a in actions:
-            if isinstance(a, SendEmail):
-                if self._stopping():
-                    break
-                self._send(a)
+        for a in [*emails, *leftovers]:
+            if self._stopping():
+                break
+            self._send(a)
         return self.report
 
     def _stopping(self) -> bool:
@@ -211,6 +219,7 @@ class Executor:
     def _send(self, a: SendEmail) -> None:
         if any(a.key.endswith(":" + k) for k in self._failed_keys):
             log.info("not sending %s: its booking failed this tick", a.key)
+            self.outbox.dequeue(a.key)  # the next tick plans it again with the booking
             return
         if a.kind in ("decline_reply", "delegate") and any(
             f":{e}:" in a.key for e in self._failed_declines

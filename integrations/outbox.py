@@ -3,12 +3,20 @@
 The state records `sending` before the transport is called and `sent` after. A crash in
 between leaves `sending`: the next tick sends again with the same deterministic
 Message-ID, and after MAX_ATTEMPTS unconfirmed hand-overs it is treated as delivered.
+
+Nor is a planned email lost when a tick dies after its calendar writes: the executor queues
+the tick's emails in the state before writing, and the next tick sends what is still queued
+even if the planner no longer plans it (a delegate's email, say, is planned with the
+decline; once the decline is in the calendar, the invitation is no longer open and nothing
+plans that email again).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
 from integrations.errors import CoachdError
 from integrations.mail.base import Mailer
@@ -21,6 +29,9 @@ from planner.ids import message_id
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 2
+QUEUE_KEY = "outbox:queue"
+# A queued email older than this is dropped, not sent: a week-old agenda helps nobody.
+MAX_QUEUE_AGE = timedelta(days=2)
 
 
 class Outbox:
@@ -70,3 +81,68 @@ class Outbox:
             return False, f"email {a.key} to {', '.join(a.to)} not sent: {e}"
         self.store.mark_email_sent(a.key, at=now)
         return True, None
+
+    # --- the queue of planned emails ---------------------------------------------------------
+
+    def queue(self, actions: Sequence[SendEmail], now: datetime) -> None:
+        """Remember these planned emails until sent (call before the tick's outside writes)."""
+        queued = self._queued()
+        for a in actions:
+            rec = self.store.email_record(a.key)
+            if a.key in queued or (rec is not None and rec.status == "sent"):
+                continue
+            queued[a.key] = {
+                "kind": a.kind,
+                "to": list(a.to),
+                "cc": list(a.cc),
+                "context": a.context,
+                "reason": a.reason,
+                "queued_at": now.isoformat(),
+            }
+        try:
+            self.store.put(QUEUE_KEY, queued)
+        except TypeError as e:  # a context that is not plain data: send, but unqueued
+            log.warning("cannot queue this tick's emails in the state: %s", e)
+
+    def leftovers(self, now: datetime, planned: set[str]) -> list[SendEmail]:
+        """Emails queued by an earlier tick, not planned now and not sent; drops the ones
+        sent or too old."""
+        queued = self._queued()
+        out: list[SendEmail] = []
+        keep: dict[str, Any] = {}
+        for key, q in queued.items():
+            rec = self.store.email_record(key)
+            if rec is not None and rec.status == "sent":
+                continue
+            try:
+                age = now - datetime.fromisoformat(str(q["queued_at"]))
+                action = SendEmail(
+                    key=key,
+                    kind=str(q["kind"]),
+                    to=tuple(q["to"]),
+                    cc=tuple(q.get("cc") or ()),
+                    context=dict(q["context"]),
+                    reason=str(q.get("reason", "")),
+                )
+            except (KeyError, TypeError, ValueError) as e:
+                log.warning("dropping a malformed queued email %s: %s", key, e)
+                continue
+            if age > MAX_QUEUE_AGE:
+                log.warning("dropping email %s: queued %s ago and never sent", key, age)
+                continue
+            keep[key] = q
+            if key not in planned:
+                out.append(action)
+        if keep != queued:
+            self.store.put(QUEUE_KEY, keep)
+        return out
+
+    def dequeue(self, key: str) -> None:
+        """Forget a queued email that must not be sent after all."""
+        queued = self._queued()
+        if queued.pop(key, None) is not None:
+            self.store.put(QUEUE_KEY, queued)
+
+    def _queued(self) -> dict[str, Any]:
+        raw = self.store.get(QUEUE_KEY, {})
+        return raw if isinstance(raw, dict) else {}

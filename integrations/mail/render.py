@@ -5,6 +5,10 @@ Templates live in the repository's `templates/` folder; a folder named by
 sandboxed (no attribute escapes), strict (a misspelled variable is an error, not a blank),
 autoescaped for `.html` only, and bounded: loops, repetition and output size are capped so a
 bad template fails with an error instead of hanging the daemon.
+
+A Renderer reads every template file once, when it is built, and renders from that copy: a
+file edited while the daemon runs is not used until a reload has checked it
+(`check_templates`), so a broken or hostile edit can never reach an email unchecked.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ MAX_ITERATIONS = 100_000
 MAX_INT_ARGUMENT = 100_000
 MAX_SECONDS = 5.0
 MAX_SUBJECT_CHARS = 250
+MAX_TEMPLATE_BYTES = 1_000_000
 
 # Characters that must never reach a header: every C0/C1 control, NEL, and the Unicode line
 # and paragraph separators (some clients and libraries treat them as line breaks).
@@ -156,19 +161,51 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 # -- the renderer -----------------------------------------------------------------------------
 
 
+class _SnapshotLoader(jinja2.BaseLoader):
+    """Serves the template sources read when the Renderer was built; never the disk."""
+
+    def __init__(
+        self, sources: Mapping[str, str], broken: Mapping[str, str], origins: Mapping[str, str]
+    ) -> None:
+        self.sources = sources
+        self.broken = broken
+        self.origins = origins
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool]]:
+        if template in self.broken:
+            raise TemplateError(self.broken[template])
+        if template not in self.sources:
+            raise jinja2.TemplateNotFound(template)
+        # The origin as "filename": tracebacks through the template then name the user's file.
+        return self.sources[template], self.origins.get(template), lambda: True
+
+    def list_templates(self) -> list[str]:
+        return sorted(self.sources)
+
+
 class Renderer:
     """Renders `templates/<kind>.subject.txt`, `<kind>.txt` and `<kind>.html`.
 
     `templates_dir` (from `email.templates_dir`) is searched before the built-in folder, so a
-    user copy of any file (including `_layout.html`) replaces the built-in one.
+    user copy of any file (including `_layout.html`) replaces the built-in one. Every file is
+    read here, once; later edits on disk are not seen by this Renderer (build a new one,
+    check it, and swap it in: that is what a reload does).
     """
 
     def __init__(self, templates_dir: Path | None = None, builtin_dir: Path = BUILTIN_DIR) -> None:
         self.dirs = [d for d in (templates_dir, builtin_dir) if d is not None]
         if templates_dir is not None and not templates_dir.is_dir():
             raise UserError(f"email.templates_dir: {templates_dir} is not a folder")
+        self._sources: dict[str, str] = {}
+        self._broken: dict[str, str] = {}
+        self._origins: dict[str, str] = {}
+        # The built-in folder first, then the user's: a user file replaces a built-in one.
+        for d in reversed(self.dirs):
+            self._read_folder(d, builtin=d == BUILTIN_DIR)
         self.env = _Sandbox(
-            loader=jinja2.FileSystemLoader([str(d) for d in self.dirs]),
+            loader=_SnapshotLoader(self._sources, self._broken, self._origins),
             undefined=jinja2.StrictUndefined,
             autoescape=jinja2.select_autoescape(
                 enabled_extensions=("html", "htm"), default_for_string=False, default=False
@@ -176,27 +213,47 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
-            auto_reload=True,
+            auto_reload=False,
         )
         self.env.globals["range"] = _bounded_range
         self.env.filters = {
             name: _bounded_filter(name, fn) for name, fn in self.env.filters.items()
         }
 
+    def _read_folder(self, folder: Path, *, builtin: bool) -> None:
+        try:
+            files = sorted(p for p in folder.rglob("*") if p.is_file())
+        except OSError as e:
+            raise UserError(f"cannot read the templates folder {folder}: {e}") from None
+        for path in files:
+            name = path.relative_to(folder).as_posix()
+            if name.startswith(".") or "/." in name:
+                continue  # editor swap files, hidden folders
+            origin = f"{folder.name}/{name}" if builtin else str(path)
+            self._origins[name] = origin
+            self._sources.pop(name, None)
+            self._broken.pop(name, None)
+            try:
+                if path.stat().st_size > MAX_TEMPLATE_BYTES:
+                    self._broken[name] = f"{origin}: larger than {MAX_TEMPLATE_BYTES} bytes"
+                    continue
+                self._sources[name] = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                self._broken[name] = f"{origin}: not UTF-8 text (save the file as UTF-8)"
+            except OSError as e:
+                self._broken[name] = f"{origin}: cannot be read: {e.strerror or e}"
+
     def kinds(self) -> list[str]:
         """Every kind that has a subject template in any folder, sorted."""
-        found = set()
-        for d in self.dirs:
-            for p in d.glob("*.subject.txt"):
-                found.add(p.name.removesuffix(".subject.txt"))
-        return sorted(found)
+        return sorted(
+            n.removesuffix(".subject.txt")
+            for n in (*self._sources, *self._broken)
+            if n.endswith(".subject.txt") and "/" not in n
+        )
 
     def origin(self, name: str) -> str:
         """Where a template file comes from, for error messages (`templates/agenda.html`)."""
-        for d in self.dirs:
-            if (d / name).is_file():
-                return f"{d.name}/{name}" if d == BUILTIN_DIR else str(d / name)
-        return name
+        return self._origins.get(name, name)
 
     def render_file(self, name: str, context: Mapping[str, Any]) -> str:
         """Render one template file with bounds; raises TemplateError naming the file."""
@@ -215,15 +272,29 @@ class Renderer:
         except jinja2.TemplateNotFound as e:
             raise TemplateError(f"template {e.name} not found in {self._where()}") from None
         except jinja2.TemplateSyntaxError as e:
-            raise TemplateError(f"{self.origin(name)}:{e.lineno}: {e.message}") from None
+            where = e.filename or self.origin(name)
+            raise TemplateError(f"{where}:{e.lineno}: {e.message}") from None
         except (jinja2.TemplateError, SecurityError) as e:
-            raise TemplateError(f"{self.origin(name)}: {e}") from None
+            raise TemplateError(f"{self._culprit(e, name)}: {e}") from None
         except (RecursionError, OverflowError, MemoryError, ArithmeticError) as e:
-            raise TemplateError(f"{self.origin(name)}: {type(e).__name__}: {e}") from None
+            raise TemplateError(f"{self._culprit(e, name)}: {type(e).__name__}: {e}") from None
         except (TypeError, ValueError, AttributeError, KeyError, IndexError) as e:
-            raise TemplateError(f"{self.origin(name)}: {type(e).__name__}: {e}") from None
+            raise TemplateError(f"{self._culprit(e, name)}: {type(e).__name__}: {e}") from None
         finally:
             _budget.reset(token)
+
+    def _culprit(self, e: BaseException, name: str) -> str:
+        """The template file (and line) where `e` was raised: with `{% extends %}` and
+        includes this is often not `name` itself but a layout or partial it uses."""
+        files = set(self._origins.values())
+        where = self.origin(name)
+        tb = e.__traceback__
+        while tb is not None:
+            filename = tb.tb_frame.f_code.co_filename
+            if filename in files:
+                where = f"{filename}:{tb.tb_lineno}"
+            tb = tb.tb_next
+        return where
 
     def render(self, kind: str, context: Mapping[str, Any]) -> Rendered:
         """Render all three parts of one email kind."""
@@ -267,7 +338,8 @@ def check_templates(
                     errors.append(f"{renderer.origin(name)}: the subject is empty")
             except TemplateError as e:
                 errors.append(str(e))
-    return errors
+    # A broken layout or partial fails every kind that uses it: say so once.
+    return list(dict.fromkeys(errors))
 
 
 # Other planner modules that provide `sample_context(kind)` for the kinds they own.
