@@ -22,9 +22,11 @@ from typing import Any
 import schedule
 
 from integrations import clock
-from integrations.app import open_mailer, open_renderer, run_tick, state_path
+from integrations.app import open_calendar, open_mailer, open_renderer, run_tick, state_path
+from integrations.calendar.base import Calendar
 from integrations.config_file import LoadedConfig, load_policy
 from integrations.errors import CoachdError, ConfigError, UserError
+from integrations.mail.base import Mailer
 from integrations.mail.render import Renderer
 from integrations.schedule_times import next_daily, next_weekly
 from integrations.state import StateStore
@@ -155,6 +157,8 @@ def _tick_and_record(
     force: bool = False,
     stop_requested: Callable[[], bool] = lambda: False,
     renderer: Renderer | None = None,
+    calendar: Calendar | None = None,
+    mailer: Mailer | None = None,
 ) -> bool:
     started = clock.now()
     error: str | None = None
@@ -167,6 +171,8 @@ def _tick_and_record(
             force=force,
             stop_requested=stop_requested,
             renderer=renderer,
+            calendar=calendar,
+            mailer=mailer,
         )
         report = result.report
         assert report is not None
@@ -271,6 +277,10 @@ class Daemon:
         self.config = config
         self.loaded = load_policy(config)
         self.renderer = _checked_renderer(self.loaded)
+        # Kept across ticks (and renewed on reload): the local calendar caches parsed files
+        # and the Maildir the Message-IDs it holds, which a year-old folder makes worth it.
+        self.calendar: Calendar | None = None
+        self.mailer: Mailer | None = None
         self.stop = False
         self.reload_requested = False
         self.scheduler = schedule.Scheduler()
@@ -351,9 +361,43 @@ class Daemon:
 
     def _tick(self) -> None:
         assert self.store is not None
+        if self.calendar is None:
+            self.calendar = open_calendar(self.loaded, self.store)
+        if self.mailer is None:
+            self.mailer = open_mailer(self.loaded)
         _tick_and_record(
-            self.loaded, self.store, stop_requested=lambda: self.stop, renderer=self.renderer
+            self.loaded,
+            self.store,
+            stop_requested=lambda: self.stop,
+            renderer=self.renderer,
+            calendar=self.calendar,
+            mailer=self.mailer,
         )
+        self._wake_for_agendas()
+
+    def _wake_for_agendas(self) -> None:
+        """A one-shot tick when the next agenda or sales-meeting email falls due, so it goes
+        out on time rather than up to a tick late."""
+        assert self.store is not None
+        p = self.loaded.policy
+        now = clock.now()
+        lead = {"one_on_one": p.email.agenda.before, "sales_meeting": p.email.sales_meeting.before}
+        dues = [
+            b.start - lead[b.kind]
+            for b in self.store.bookings().values()
+            if b.kind in lead and b.status == "booked" and b.start > now
+        ]
+        upcoming = [d for d in dues if d > now]
+        self.scheduler.clear("agenda")
+        if not upcoming:
+            return
+        secs = int((min(upcoming) - now).total_seconds()) + 1
+        if secs < p.daemon.tick.total_seconds():
+            self.scheduler.every(secs).seconds.do(self._agenda_tick).tag("agenda")
+
+    def _agenda_tick(self) -> type[schedule.CancelJob]:
+        self._job("agenda", self._tick)
+        return schedule.CancelJob
 
     def _compact(self) -> None:
         assert self.store is not None
@@ -411,6 +455,8 @@ class Daemon:
             return
         self.loaded = new
         self.renderer = renderer
+        self.calendar = None
+        self.mailer = None
         self._schedule()
         log.info("reloaded %s", self.config)
         self._job("tick", self._tick)
@@ -425,7 +471,12 @@ class Daemon:
         from integrations.config_alert import send_config_error
 
         send_config_error(
-            self.loaded, self.store, list(errors), mailer=open_mailer(self.loaded), now=clock.now()
+            self.loaded,
+            self.store,
+            list(errors),
+            mailer=self.mailer or open_mailer(self.loaded),
+            renderer=self.renderer,
+            now=clock.now(),
         )
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from integrations.app import open_renderer
 from integrations.config_file import LoadedConfig
 from integrations.mail.base import Mailer
+from integrations.mail.render import Renderer
 from integrations.outbox import Outbox
 from integrations.state import StateStore
 from planner.emails import config_error_email
@@ -22,6 +23,7 @@ def send_config_error(
     *,
     mailer: Mailer,
     now: datetime,
+    renderer: Renderer | None = None,
 ) -> None:
     """Email the errors, once per distinct set of errors, using the policy still running."""
     p = loaded.policy
@@ -31,7 +33,7 @@ def send_config_error(
         sender=p.email.sender,
         mailer=mailer,
         store=store,
-        renderer=open_renderer(loaded),
+        renderer=renderer or open_renderer(loaded),
     )
     _, error = outbox.send(action, now)
     if error:

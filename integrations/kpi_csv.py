@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import csv
-import logging
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 from planner.model import KpiRow
-
-log = logging.getLogger(__name__)
 
 HEADER = ("week", "rep", "kpi", "value")
 
@@ -63,9 +60,7 @@ class CsvKpiSource:
                     out.warnings.append(f"{self.path}:{lineno}: skipped: {problem}")
                 elif parsed is not None:
                     out.rows.append(parsed)
-        for w in out.warnings:
-            log.warning("%s", w)
-        return out
+        return out  # warnings are logged once, by the caller
 
     def _parse(self, row: list[str]) -> tuple[str | None, KpiRow | None]:
         if len(row) < 4:
