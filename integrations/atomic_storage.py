@@ -8,13 +8,13 @@ atomic on POSIX), so a reader sees either the old state or the new one, never a 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from tinydb.storages import Storage
 
 from integrations.errors import UserError
+from integrations.fsutil import atomic_write
 
 
 class CorruptStateError(UserError):
@@ -58,27 +58,7 @@ class AtomicJSONStorage(Storage):
     def write(self, data: dict[str, Any]) -> None:
         """Durably replace the file with `data`: complete on disk when this returns."""
         text = json.dumps(data, **self.json_kwargs).encode("utf-8")
-        tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.fchmod(fd, 0o600)  # a leftover temp file may carry another mode
-                view = memoryview(text)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, self.path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)  # e.g. a full disk: leave no half file behind
-            raise
-        # The rename itself is only durable once the folder's entry is on disk.
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        atomic_write(self.path, text, mode=0o600)
 
     def close(self) -> None:
         """Nothing stays open between calls."""

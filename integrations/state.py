@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from tinydb.middlewares import Middleware
 
 from integrations.atomic_storage import AtomicJSONStorage, CorruptStateError
 from integrations.errors import UserError
+from integrations.fsutil import fsync_dir
 from integrations.lock import StateLock
 from planner.model import BookingRecord, Decision
 
@@ -114,14 +114,6 @@ def _make_dirs(folder: Path) -> None:
         f.mkdir(mode=0o700, exist_ok=True)
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _keep_aside(path: Path, now: datetime) -> Path:
     """Rename an unreadable state file to `<name>.corrupt-<UTC time>`, never over another."""
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -131,7 +123,7 @@ def _keep_aside(path: Path, now: datetime) -> Path:
         n += 1
         backup = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
     path.rename(backup)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return backup
 
 
@@ -204,7 +196,7 @@ class StateStore:
             data = None
         if not readonly:
             # Temp files of a writer killed mid-write; we hold the lock, so none is live.
-            for tmp in path.parent.glob(f".{path.name}.tmp-*"):
+            for tmp in path.parent.glob(f".{path.name}.*.tmp"):
                 tmp.unlink(missing_ok=True)
         meta = (data or {}).get("meta", {})
         schema = max(

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import secrets
 from pathlib import Path
+
+from integrations import fsutil
+from integrations.fsutil import fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -63,45 +64,10 @@ def item_filename(uid: str) -> str:
     return uid + ITEM_SUFFIX
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename or unlink in `folder` durable (a no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover - some filesystems refuse fsync on a directory
-        pass
-    finally:
-        os.close(fd)
-
-
 def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` atomically and durably.
-
-    Writes a hidden temporary file in the same folder (so the rename never crosses a
-    filesystem and vdir readers ignore it), flushes and fsyncs it, renames it over `path`,
-    then fsyncs the folder so the rename itself survives a power cut. The file keeps the mode
-    of the file it replaces; a new file gets the usual mode under the process umask.
-    """
-    folder = path.parent
-    tmp = folder / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    mode = 0o666
-    with contextlib.suppress(FileNotFoundError):
-        mode = path.stat().st_mode & 0o777
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_dir(folder)
+    """Replace `path` with `data` atomically (temp file, fsync, rename, fsync the folder);
+    a replaced file keeps its mode. vdir readers ignore the dot-named temp file."""
+    fsutil.atomic_write(path, data)
 
 
 def write_event_file(folder: Path, uid: str, data: bytes) -> Path:
@@ -121,5 +87,5 @@ def remove_file(path: Path) -> bool:
         path.unlink()
     except FileNotFoundError:
         return False
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return True

@@ -24,17 +24,16 @@ refused when group- or world-readable, and never logged.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import secrets
 import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from integrations.errors import TransientError, UserError
+from integrations.fsutil import atomic_write
 from planner.policy import Policy
 
 log = logging.getLogger(__name__)
@@ -94,31 +93,12 @@ def run_oauth_flow(
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    """Write `data` to `path` with mode 0600 atomically: temp file, fsync, rename, fsync dir."""
+    """Write `data` to `path` with mode 0600 atomically, in a folder only the owner enters."""
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     # mkdir's mode is masked by the umask and ignored for an existing folder: set it outright.
     os.chmod(folder, 0o700)
-    tmp = folder / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    # O_EXCL with an explicit 0600, then chmod in case the umask removed owner bits.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    with contextlib.suppress(OSError):
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+    atomic_write(path, data, mode=0o600)
 
 
 def save_token(token_file: Path, creds: Any) -> None:

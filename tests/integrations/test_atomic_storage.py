@@ -38,16 +38,17 @@ def test_write_replaces_the_file_instead_of_rewriting_it(tmp_path: Path) -> None
     assert storage.read() == {"t": {"1": {"v": "new"}}}
 
 
-def test_a_leftover_temp_file_with_another_mode_is_overwritten_privately(tmp_path: Path) -> None:
+def test_the_file_is_private_whatever_the_umask(tmp_path: Path) -> None:
     import os
 
     path = tmp_path / "s.json"
-    tmp = tmp_path / f".s.json.tmp-{os.getpid()}"
-    tmp.write_text("garbage")
-    tmp.chmod(0o644)
-    AtomicJSONStorage(path).write({"t": {}})
+    old = os.umask(0o000)
+    try:
+        AtomicJSONStorage(path).write({"t": {}})
+    finally:
+        os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert not tmp.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]
 
 
 @pytest.mark.parametrize(

@@ -260,7 +260,7 @@ def test_a_failing_batch_changes_nothing(store: StateStore, path: Path) -> None:
 def test_stale_temp_files_are_removed_at_open(path: Path) -> None:
     with StateStore.open(path, now=NOW) as s:
         s.put("x", 1)
-    stale = path.with_name(f".{path.name}.tmp-99999")
+    stale = path.with_name(f".{path.name}.0123456789ab.tmp")
     stale.write_text('{"half": ')
     with StateStore.open(path, now=NOW) as s:
         assert s.get("x") == 1
@@ -438,7 +438,7 @@ def _check_consistent(path: Path, at_least: int) -> int:
     for key, b in books.items():
         assert int(key.removeprefix("slot")) == b.generation % SLOTS
         assert counter - SLOTS < b.generation <= counter
-    assert not list(path.parent.glob(".*tmp-*"))
+    assert not list(path.parent.glob(".*.tmp"))
     return int(counter)
 
 
@@ -457,7 +457,7 @@ def _kill_campaign(path: Path, rounds: int, seed: int) -> None:
         reported = [int(x) for x in out.split()]
         durable = max(reported, default=seen)
         # A temp file left behind means the kill landed between its creation and the rename.
-        mid_write += bool(list(path.parent.glob(f".{path.name}.tmp-*")))
+        mid_write += bool(list(path.parent.glob(f".{path.name}.*.tmp")))
         seen = _check_consistent(path, at_least=max(seen, durable))
     assert seen > 0, "the writer never got to write"
     assert mid_write > 0, "no kill landed in the middle of a write: the test proved nothing"
