@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -74,6 +75,15 @@ class _Cached:
     series: ParsedFile | None = None  # a recurring series, expanded anew for each window
 
 
+# How long an unchanged folder listing is trusted before every file is stat'ed again.
+FULL_SWEEP_EVERY = 3600.0
+
+
+def _dir_signature(folder: Path) -> tuple[int, int]:
+    st = folder.stat()
+    return (st.st_ino, st.st_mtime_ns)
+
+
 def _stamp(path: Path) -> _Stamp:
     st = path.stat()
     return (st.st_ino, st.st_mtime_ns, st.st_size)
@@ -102,6 +112,7 @@ class LocalCalendar:
         # Parsing dominates a read; files that did not change are not parsed again.
         self._files: dict[Path, _Cached] = {}
         self._by_folder: dict[Path, set[Path]] = {}
+        self._listings: dict[Path, tuple[tuple[int, int], float, list[Path]]] = {}
 
     # ----------------------------------------------------------------- reading
 
@@ -114,7 +125,26 @@ class LocalCalendar:
         """
         folder = person_dir(self.root, owner)
         try:
-            files = list_items(folder)
+            sig = _dir_signature(folder)
+            listed = self._listings.get(folder)
+            # vdir writers replace files by rename, which changes the folder's mtime: an
+            # unchanged folder needs no stat of each file. A full sweep still runs now and
+            # then, for writers that edit a file in place.
+            trust = (
+                listed is not None
+                and listed[0] == sig
+                and time.monotonic() - listed[1] < FULL_SWEEP_EVERY
+            )
+            if trust and listed is not None:
+                files = listed[2]
+            else:
+                files = list_items(folder)
+                # Only a folder that was quiet when listed is trusted later: a change in the
+                # same clock tick as the listing would leave the mtime as it was.
+                if time.time() - sig[1] / 1e9 >= 2.0:
+                    self._listings[folder] = (sig, time.monotonic(), files)
+                else:
+                    self._listings.pop(folder, None)
         except FileNotFoundError:
             return CalendarRead([], [f"no calendar folder for {owner} at {folder}: no events"])
         except OSError as e:
@@ -123,7 +153,7 @@ class LocalCalendar:
         index: dict[str, Path] = {}
         for path in files:
             try:
-                events.extend(self._events_in(path, owner, window))
+                events.extend(self._events_in(path, owner, window, restat=not trust))
                 for uid in self._files[path].uids:
                     index.setdefault(uid, path)
             except Exception as e:
@@ -139,10 +169,16 @@ class LocalCalendar:
         events.sort(key=lambda ev: (ev.start, ev.id))
         return CalendarRead(events, warnings)
 
-    def _events_in(self, path: Path, owner: str, window: Interval) -> list[Event]:
-        """The events of one file overlapping the window, decoding it only when it changed."""
-        stamp = _stamp(path)
+    def _events_in(
+        self, path: Path, owner: str, window: Interval, *, restat: bool = True
+    ) -> list[Event]:
+        """The events of one file overlapping the window, decoding it only when it changed.
+
+        With `restat=False` (its folder is unchanged since the last listing) a cached file is
+        taken as it is, without a stat.
+        """
         cached = self._files.get(path)
+        stamp = cached.stamp if cached is not None and not restat else _stamp(path)
         if (
             cached is None
             or cached.stamp != stamp

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -681,3 +683,25 @@ def test_any_booking_reads_back_at_the_same_instant(start: datetime, minutes: in
         [ev] = cal.read(OWNER, window).events
         assert ev.start.astimezone(UTC) == b.start.astimezone(UTC)
         assert ev.end.astimezone(UTC) == b.end.astimezone(UTC)
+
+
+def test_a_quiet_folder_is_not_restatted_but_a_new_file_is_seen(tmp_path: Path) -> None:
+    """An unchanged folder's listing is reused; a file renamed in (as vdir writers do)
+    changes the folder's mtime, so the next read finds it."""
+    folder = tmp_path / OWNER
+    folder.mkdir()
+    first = ics(*vevent("a@x", "DTSTART:20270301T150000Z", "DTEND:20270301T160000Z"))
+    write_event_file(folder, "a@x", first)
+    quiet = time.time() - 3600  # the folder last changed an hour ago
+    os.utime(folder, (quiet, quiet))
+    cal = LocalCalendar(tmp_path, TZ)
+    window = Interval(NOW - timedelta(days=1), NOW + timedelta(days=2))
+    assert [e.uid for e in cal.read(OWNER, window).events] == ["a@x"]
+    # Trusted listing: an in-place edit (no rename) waits for the next full sweep...
+    (folder / "a@x.ics").write_bytes(first.replace(b"T15", b"T12").replace(b"T16", b"T13"))
+    os.utime(folder, (quiet, quiet))
+    assert [e.start.astimezone(UTC).hour for e in cal.read(OWNER, window).events] == [15]
+    # ...but a new file arriving by rename changes the folder and is read at once.
+    second = ics(*vevent("b@x", "DTSTART:20270301T180000Z", "DTEND:20270301T190000Z"))
+    write_event_file(folder, "b@x", second)
+    assert sorted(e.uid for e in cal.read(OWNER, window).events) == ["a@x", "b@x"]
