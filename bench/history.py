@@ -10,11 +10,11 @@ daemon does (`store.compact(now, state.keep_weeks)`).
 
 In week 1 and week 52 it times the cycle tick and then extra ticks at that point (10
 minutes apart, nothing new in the calendars): cold, with a fresh LocalCalendar per tick as
-`coachd run` does today (every .ics file parsed again), and warm, with one LocalCalendar
-kept across ticks (its parse cache filled), splitting each tick into the calendar read and
-the rest (planning, state store, executor, Maildir). The simulation keeps that one warm
-LocalCalendar between the measuring points too, so that the year runs in about a minute;
-the state it builds is the same.
+each `coachd once` from cron has (every .ics file parsed again), and warm, with one
+LocalCalendar kept across ticks as `coachd run` keeps it (its parse cache filled),
+splitting each tick into the calendar read and the rest (planning, state store, executor,
+Maildir). The simulation keeps that one warm LocalCalendar between the measuring points
+too, so that the year runs in about a minute; the state it builds is the same.
 
 Targets: the tick time of week 52 within 2x of week 1; the state file does not grow
 without bound (old records compacted).
@@ -228,7 +228,7 @@ def measure_point(
     prof: cProfile.Profile | None = None,
 ) -> tuple[Point, datetime]:
     """At this week: the cycle tick (the new week arrived) on the kept calendar, then steady
-    ticks 10 minutes apart: cold (a fresh LocalCalendar each, as `coachd run` does today)
+    ticks 10 minutes apart: cold (a fresh LocalCalendar each, as each `coachd once` has)
     and warm (the kept LocalCalendar, its parse cache filled by earlier ticks)."""
     cycle = tick(year, store, now, kept, prof)
     t = now
@@ -285,9 +285,10 @@ def main() -> int:
                     "timing",
                     f"at week 1, week {policy.state.keep_weeks} (= keep_weeks) and week {weeks}: "
                     "the cycle tick, then ticks 10 minutes apart with nothing new: "
-                    f"{args.cold} cold (a fresh LocalCalendar per tick, as `coachd run` does "
-                    f"today; not in week {policy.state.keep_weeks}) and the median of "
-                    f"{args.warm} warm (one LocalCalendar kept across ticks, parse cache warm); "
+                    f"{args.cold} cold (a fresh LocalCalendar per tick, as each `coachd once` "
+                    f"has; not in week {policy.state.keep_weeks}) and the median of "
+                    f"{args.warm} warm (one LocalCalendar kept across ticks, as `coachd run` "
+                    "keeps it); "
                     "the cycle tick is warm",
                 ),
             ],
