@@ -150,15 +150,20 @@ class Executor:
             log.info("remembered %s as %s: %s", r.key, r.status, r.reason)
 
     def _write(self, writes: Sequence[CalendarWrite]) -> None:
-        for w in writes:
-            if isinstance(w, Book):
-                self.store.put_booking(_record(w, "pending"))
+        # Each group is one durable state write (all or nothing), not one per record: the
+        # intents before any calendar write, the outcomes after all of them. A kill between
+        # the two leaves `pending` bookings that the next tick finds in the calendar.
+        with self.store.batch():
+            for w in writes:
+                if isinstance(w, Book):
+                    self.store.put_booking(_record(w, "pending"))
         try:
             outcomes = self.calendar.apply(self.owner, writes)
         except CoachdError as e:
             outcomes = [WriteOutcome(action=w, error=str(e), transient=True) for w in writes]
-        for o in outcomes:
-            self._outcome(o)
+        with self.store.batch():
+            for o in outcomes:
+                self._outcome(o)
 
     def _outcome(self, o: WriteOutcome) -> None:
         a = o.action
