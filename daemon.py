@@ -31,6 +31,7 @@ from integrations.mail.render import Renderer
 from integrations.schedule_times import next_daily, next_weekly
 from integrations.state import StateStore
 from planner.actions import describe, to_json
+from planner.timeutil import format_duration
 
 log = logging.getLogger("coachd")
 
@@ -320,7 +321,7 @@ class Daemon:
                 "coachd started (pid %d) for %s, tick every %s",
                 os.getpid(),
                 self.loaded.policy.manager.email,
-                self.loaded.policy.daemon.tick,
+                format_duration(self.loaded.policy.daemon.tick),
             )
             self._schedule()
             # Anything due while coachd was down (an agenda, this week's summary) is planned
