@@ -134,18 +134,7 @@ class Executor:
 
     def _remember(self, items: Sequence[Remember]) -> None:
         for r in items:
-            self.store.put_booking(
-                BookingRecord(
-                    key=r.key,
-                    event_id=r.event_id,
-                    generation=r.generation,
-                    status=r.status,  # type: ignore[arg-type]
-                    kind=r.kind,
-                    rep=r.rep,
-                    start=r.start,
-                    end=r.end,
-                )
-            )
+            self.store.put_booking(_record(r, r.status))
             self.report.counts[f"remembered_{r.status}"] += 1
             log.info("remembered %s as %s: %s", r.key, r.status, r.reason)
 
@@ -238,7 +227,8 @@ class Executor:
             self._log("emailed", f"{a.kind} to {', '.join(a.to)}")
 
 
-def _record(b: Book, status: str) -> BookingRecord:
+def _record(b: Book | Remember, status: str) -> BookingRecord:
+    """The state's memory of a booking, from the action that books or remembers it."""
     return BookingRecord(
         key=b.key,
         event_id=b.event_id,
