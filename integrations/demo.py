@@ -38,6 +38,7 @@ REPS = (
 )
 NEW_HIRE = "taylor.brooks@acme-demo.com"
 WEEKS = 3  # the current week and the next two
+PAST_WEEKS = 4  # the weeks before coachd: what the time audit's trend starts from
 HISTORY_WEEKS = 8
 UID_DOMAIN = "demo.acme-demo.com"
 
@@ -272,7 +273,7 @@ def _manager_series(monday: date) -> list[DemoEvent]:
     ]
 
 
-def _manager_week(monday: date, week: int) -> list[DemoEvent]:
+def _manager_week(monday: date, week: int, *, planted: bool = True) -> list[DemoEvent]:
     """One week of single meetings for the manager: own blocks, accepted internal meetings,
     customer meetings, and the planted non-sales and leadership invitations.
 
@@ -360,7 +361,65 @@ def _manager_week(monday: date, week: int) -> list[DemoEvent]:
             _team("ACCEPTED"),
         ),
     ]
-    out += _planted(week, mon, tue, wed, thu, fri)
+    if planted:
+        out += _planted(week, mon, tue, wed, thu, fri)
+    return out
+
+
+def _past_week(monday: date, week: int) -> list[DemoEvent]:
+    """A week before coachd ran: the usual meetings plus the non-sales ones the manager sat
+    through, and no coaching blocks, so the audit's trend shows where the hours went."""
+    _, tue, wed, thu, fri = (monday + timedelta(days=i) for i in range(5))
+    tag = monday.isoformat()
+    sat_through = [
+        (
+            "facilities-walkthrough",
+            "Facilities walkthrough: new badges",
+            tue,
+            "14:00",
+            "15:00",
+            "facilities@acme-demo.com",
+        ),
+        (
+            "benefits-webinar",
+            "Benefits enrollment webinar",
+            wed,
+            "11:00",
+            "12:00",
+            "hr@acme-demo.com",
+        ),
+        (
+            "product-training",
+            "Product training: winter release",
+            thu,
+            "13:00",
+            "14:30",
+            "enablement@acme-demo.com",
+        ),
+        (
+            "survey-follow-up",
+            "All-hands survey follow-up",
+            thu,
+            "09:00",
+            "10:00",
+            "people-ops@acme-demo.com",
+        ),
+        (
+            "vendor-pitch",
+            "Vendor demo: pipeline analytics",
+            fri,
+            "14:00",
+            "15:00",
+            "pat.gray@vendors.example",
+        ),
+    ]
+    out = _manager_week(monday, week, planted=False)
+    for name, title, day, start, end, organizer in sat_through:
+        out.append(
+            DemoEvent(
+                f"{name}-{tag}", title, _at(day, start), _at(day, end), organizer, _team("ACCEPTED")
+            )
+        )
     return out
 
 
@@ -532,6 +591,8 @@ def _rep_events(monday: date) -> dict[str, list[DemoEvent]]:
 
 def _calendars(monday: date) -> dict[str, list[DemoEvent]]:
     manager = _manager_series(monday)
+    for back in range(PAST_WEEKS, 0, -1):
+        manager += _past_week(monday - timedelta(weeks=back), -back)
     for week in range(WEEKS):
         manager += _manager_week(monday + timedelta(weeks=week), week)
     return {MANAGER: manager, **_rep_events(monday)}
