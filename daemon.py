@@ -383,12 +383,11 @@ class Daemon:
         p = self.loaded.policy
         now = clock.now()
         lead = {"one_on_one": p.email.agenda.before, "sales_meeting": p.email.sales_meeting.before}
-        dues = [
+        upcoming = [
             b.start - lead[b.kind]
             for b in self.store.bookings().values()
-            if b.kind in lead and b.status == "booked" and b.start > now
+            if b.kind in lead and b.status == "booked" and b.start - lead[b.kind] > now
         ]
-        upcoming = [d for d in dues if d > now]
         self.scheduler.clear("agenda")
         if not upcoming:
             return

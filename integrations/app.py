@@ -18,7 +18,7 @@ from integrations.executor import Executor, TickReport
 from integrations.kpi_csv import CsvKpiSource
 from integrations.mail.base import Mailer
 from integrations.mail.render import Renderer
-from integrations.snapshot import read_snapshot, remember_event_count
+from integrations.snapshot import SnapshotRead, read_snapshot, remember_event_count
 from integrations.state import StateStore
 from planner.actions import Action
 from planner.model import Snapshot
@@ -33,15 +33,20 @@ class OverlayKV:
     def __init__(self, store: StateStore) -> None:
         self.store = store
         self.mem: dict[str, Any] = {}
+        self.deleted: set[str] = set()
 
     def get(self, key: str, default: Any = None) -> Any:
+        if key in self.deleted:
+            return default
         return self.mem[key] if key in self.mem else self.store.get(key, default)
 
     def put(self, key: str, value: Any) -> None:
+        self.deleted.discard(key)
         self.mem[key] = value
 
     def delete(self, key: str) -> None:
-        self.mem[key] = None
+        self.mem.pop(key, None)
+        self.deleted.add(key)
 
 
 def open_calendar(loaded: LoadedConfig, kv: Any) -> Calendar:
@@ -100,6 +105,21 @@ def state_path(loaded: LoadedConfig) -> Path:
     return loaded.resolve(loaded.policy.state.path)
 
 
+def read_current(
+    loaded: LoadedConfig, store: StateStore, now: datetime, calendar: Calendar
+) -> SnapshotRead:
+    """The Snapshot for `now`: the calendar, the KPI file, the notes and the state."""
+    policy = loaded.policy
+    return read_snapshot(
+        policy,
+        calendar=calendar,
+        kpis=open_kpis(loaded),
+        notes_dir=loaded.resolve(policy.email.notes_dir),
+        store=store,
+        now=now,
+    )
+
+
 @dataclass
 class TickResult:
     """One tick: what was read, what was planned, and (unless a dry run) what happened."""
@@ -126,14 +146,7 @@ def run_tick(
     policy = loaded.policy
     kv: Any = OverlayKV(store) if dry_run else store
     cal = calendar or open_calendar(loaded, kv)
-    read = read_snapshot(
-        policy,
-        calendar=cal,
-        kpis=open_kpis(loaded),
-        notes_dir=loaded.resolve(policy.email.notes_dir),
-        store=store,
-        now=now,
-    )
+    read = read_current(loaded, store, now, cal)
     actions = plan(policy, read.snapshot, now, force=force)
     result = TickResult(snapshot=read.snapshot, actions=actions, warnings=read.warnings)
     if dry_run:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from integrations.calendar.base import Calendar, CalendarWrite, WriteOutcome
@@ -169,14 +169,12 @@ class Executor:
         elif isinstance(a, Move):
             old = self.store.bookings().get(a.key)
             if old:
-                self.store.put_booking(
-                    BookingRecord(**{**old.__dict__, "start": a.start, "end": a.end})
-                )
+                self.store.put_booking(replace(old, start=a.start, end=a.end))
             self._log("moved", f"{a.key} -> {a.start.isoformat()}")
         elif isinstance(a, Cancel):
             old = self.store.bookings().get(a.key)
             if old:
-                self.store.put_booking(BookingRecord(**{**old.__dict__, "status": "cancelled"}))
+                self.store.put_booking(replace(old, status="cancelled"))
             self._log("cancelled", a.key)
         elif isinstance(a, Decline):
             self._decided(a, "delegate" if a.delegate_to else "decline")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from integrations.app import OverlayKV, open_calendar, open_renderer, run_tick, state_path
+from integrations.app import OverlayKV, open_calendar, open_renderer, read_current, state_path
 from integrations.config_file import LoadedConfig
 from integrations.errors import UserError
 from integrations.state import StateStore
@@ -18,6 +18,7 @@ from planner.audit import (
 )
 from planner.coaching import plan_coaching
 from planner.emails import preview_context
+from planner.leadership import previous_month
 from planner.timeutil import Interval, local_dt, week_monday
 
 
@@ -41,7 +42,7 @@ def audit_weeks_now(loaded: LoadedConfig, now: datetime, weeks: int) -> list[Aud
 def _leadership(loaded: LoadedConfig, now: datetime) -> dict[str, Any]:
     """The leadership report for the last complete month."""
     local = now.astimezone(loaded.policy.manager.tz).date()
-    year, month = (local.year, local.month - 1) if local.month > 1 else (local.year - 1, 12)
+    year, month = previous_month(local)
     starts = month_week_starts(year, month)
     this_monday = week_monday(local)
     back = (this_monday - starts[0]).days // 7 + 1
@@ -62,11 +63,11 @@ def render_preview(
         context = _leadership(loaded, now)
     else:
         with StateStore.open(state_path(loaded), readonly=True, now=now) as store:
-            result = run_tick(loaded, store, now, dry_run=True, force=True)
-        blocks = plan_coaching(p, result.snapshot, now).blocks
-        context = preview_context(
-            p, result.snapshot, now, kind, blocks, rep=rep.lower() if rep else None
-        )
+            snapshot = read_current(
+                loaded, store, now, open_calendar(loaded, OverlayKV(store))
+            ).snapshot
+        blocks = plan_coaching(p, snapshot, now).blocks
+        context = preview_context(p, snapshot, now, kind, blocks, rep=rep.lower() if rep else None)
     rendered = open_renderer(loaded).render(kind, context)
     if html:
         return rendered.html

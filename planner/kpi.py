@@ -89,7 +89,7 @@ def standings(
     return out
 
 
-def weeks_below_standard(policy: Policy, rows: Iterable[KpiRow], rep: str, up_to: date) -> int:
-    """The longest current below-standard streak of a rep across all KPIs."""
-    s = standings(policy, rows, up_to).get(rep, [])
-    return max((x.weeks_below for x in s), default=0)
+def weeks_below_by_rep(policy: Policy, rows: Iterable[KpiRow], up_to: date) -> dict[str, int]:
+    """Each rep's longest current below-standard streak across all KPIs, up to `up_to`."""
+    table = standings(policy, rows, up_to)
+    return {rep: max((s.weeks_below for s in sts), default=0) for rep, sts in table.items()}

@@ -59,3 +59,38 @@ def test_plan_flags_non_sales_and_leaves_leadership_and_customers_alone(
     assert not any(a["action"] == "Decline" for a in actions)
     for title in NEVER_TOUCHED:
         assert title not in triaged or triaged[title]["action"] == "Keep", title
+
+
+@pytest.mark.parametrize(
+    ("kind", "expect"),
+    [
+        ("agenda", "Jordan Miles"),
+        ("summary", "Scorecard"),
+        ("digest", "</html>"),
+        ("sales_meeting", "Weekly sales meeting"),
+        ("audit", "Coaching"),
+        ("leadership_report", "</html>"),
+    ],
+)
+def test_preview_writes_html_from_the_demo(
+    demo: Path, tmp_path: Path, kind: str, expect: str
+) -> None:
+    out = tmp_path / f"{kind}.html"
+    args = ["preview", kind, "--out", str(out), "--config", str(demo / "config.yaml")]
+    if kind == "agenda":
+        args += ["--rep", "jordan.miles@acme-demo.com"]
+    before = {p: p.stat().st_mtime_ns for p in demo.rglob("*") if p.is_file()}
+    assert main(args) == 0
+    html = out.read_text(encoding="utf-8")
+    assert html.lstrip().lower().startswith("<!doctype html") and expect in html
+    assert "<script" not in html.lower()
+    assert {p: p.stat().st_mtime_ns for p in demo.rglob("*") if p.is_file()} == before
+
+
+def test_audit_json_covers_the_requested_weeks(
+    demo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["audit", "--weeks", "3", "--json", "--config", str(demo / "config.yaml")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert len(report["weeks"]) == 3
