@@ -63,9 +63,12 @@ def open_calendar(loaded: LoadedConfig, kv: Any) -> Calendar:
             base_dir=loaded.base_dir,
             kv=kv,
         )
+    from integrations.calendar.ics_bounds import IcsLimits
     from integrations.calendar.local import LocalCalendar
 
-    return LocalCalendar(loaded.resolve(policy.calendar.local.path), tz)
+    local = policy.calendar.local
+    limits = IcsLimits(max_file_bytes=local.max_file_size, max_instances=local.max_instances)
+    return LocalCalendar(loaded.resolve(local.path), tz, limits=limits)
 
 
 def open_mailer(loaded: LoadedConfig) -> Mailer:

@@ -432,8 +432,26 @@ class GoogleSettings(Strict):
     api_endpoint: str | None = None
 
 
+def _size(v: Any) -> int:
+    """`1 MB`, `512 KB`, `2MB` or a number of bytes -> bytes (KB = 1000 bytes, as du -si)."""
+    units = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3}
+    if isinstance(v, int) and not isinstance(v, bool):
+        n = v
+    elif isinstance(v, str) and (m := re.fullmatch(r"\s*(\d{1,12})\s*([KMG]?B?)\s*", v.upper())):
+        n = int(m.group(1)) * units[m.group(2)]
+    else:
+        raise ValueError(f"must be a size like 1 MB or 500 KB (got {v!r})")
+    if not 1000 <= n <= 1000**3:
+        raise ValueError(f"must be between 1 KB and 1 GB (got {v!r})")
+    return n
+
+
 class LocalCalendar(Strict):
+    """The vdir folder, and the caps on what one outside .ics file may cost a tick."""
+
     path: str = "calendar"
+    max_file_size: Annotated[int, BeforeValidator(_size)] = 1_000_000
+    max_instances: int = Field(default=3000, ge=10, le=100_000)
 
 
 class CalendarSettings(Strict):

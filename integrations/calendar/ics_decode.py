@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import recurring_ical_events
 
+from integrations.calendar.ics_bounds import IcsLimits, check_expansion, check_frequency
 from planner.model import Attendee, CoachdTag, Event, PartStat
 from planner.timeutil import Interval, local_dt
 
@@ -108,6 +109,10 @@ def parse_ics(data: bytes) -> ParsedFile:
         for rrule in as_list(ev.get("RRULE")):
             if not rrule.get("FREQ"):
                 raise IcsError(f"event {uid!r}: RRULE has no FREQ")
+            try:
+                check_frequency(rrule)
+            except ValueError as e:
+                raise IcsError(f"event {uid!r}: {e}") from e
     return ParsedFile(cal, frozenset(uids))
 
 
@@ -162,13 +167,20 @@ def in_window(ev: Event, window: Interval) -> bool:
 
 
 def occurrences(
-    parsed: ParsedFile, window: Interval, tz: ZoneInfo, owner: str, calendar: str
+    parsed: ParsedFile,
+    window: Interval,
+    tz: ZoneInfo,
+    owner: str,
+    calendar: str,
+    limits: IcsLimits | None = None,
 ) -> list[Event]:
     """Every occurrence in the file overlapping `window`, as planner Events, sorted by start.
 
-    Raises on a file that recurring_ical_events cannot expand (the caller turns that into a
-    warning).
+    Raises on a file that recurring_ical_events cannot expand, or whose expansion would
+    exceed `limits` (checked before expanding; the caller turns either into a warning).
     """
+    limits = limits or IcsLimits()
+    check_bounds(parsed, window, limits)
     series = {uid for uid in parsed.uids if is_series(parsed.calendar, uid)}
     query = recurring_ical_events.of(parsed.calendar)
     out = []
@@ -178,6 +190,27 @@ def occurrences(
             out.append(ev)
     out.sort(key=lambda e: (e.start, e.id))
     return out
+
+
+def check_bounds(parsed: ParsedFile, window: Interval, limits: IcsLimits) -> None:
+    """Raise IcsError naming the event whose expansion over `window` would exceed `limits`
+    (see `ics_bounds`); costs nothing whatever the rules say."""
+    start, end = window.start - _PAD, window.end + _PAD
+    for ev in parsed.calendar.walk("VEVENT"):
+        uid = str(ev.get("UID", "")).strip()
+        try:
+            dtstart = prop(ev, "DTSTART").dt
+            for rrule in as_list(ev.get("RRULE")):
+                check_frequency(rrule)
+                check_expansion(rrule, dtstart, start, end, limits)
+            rdates = sum(len(getattr(r, "dts", ()) or ()) for r in as_list(ev.get("RDATE")))
+            if rdates > limits.max_instances:
+                raise ValueError(
+                    f"{rdates:,} RDATEs, above the cap of {limits.max_instances:,} "
+                    "(calendar.local.max_instances): ignored"
+                )
+        except ValueError as e:
+            raise IcsError(f"event {uid!r}: {e}") from e
 
 
 def single_events(parsed: ParsedFile, tz: ZoneInfo, owner: str, calendar: str) -> list[Event]:

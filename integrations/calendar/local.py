@@ -30,8 +30,8 @@ from zoneinfo import ZoneInfo
 
 from integrations.calendar import ics_encode as enc
 from integrations.calendar.base import BusyRead, CalendarRead, CalendarWrite, WriteOutcome
+from integrations.calendar.ics_bounds import IcsLimits, check_size
 from integrations.calendar.ics_decode import (
-    IcsError,
     ParsedFile,
     in_window,
     is_series,
@@ -100,13 +100,20 @@ class _Located:
 class LocalCalendar:
     """A `Calendar` over a vdir tree. `tz` is the manager's zone: all-day and floating events
     are read in it and coachd's own events are written in it. `clock` returns the current
-    aware time for DTSTAMP/LAST-MODIFIED (defaults to the system clock)."""
+    aware time for DTSTAMP/LAST-MODIFIED (defaults to the system clock). `limits` caps the
+    work one file may cost (see `ics_bounds`): a file above them is skipped with a warning."""
 
     def __init__(
-        self, root: Path, tz: ZoneInfo, *, clock: Callable[[], datetime] | None = None
+        self,
+        root: Path,
+        tz: ZoneInfo,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        limits: IcsLimits | None = None,
     ) -> None:
         self.root = Path(root)
         self.tz = tz
+        self.limits = limits or IcsLimits()
         self._clock = clock or (lambda: datetime.now(UTC))
         self._index: dict[Path, dict[str, Path]] = {}
         # Parsing dominates a read; files that did not change are not parsed again.
@@ -185,7 +192,7 @@ class LocalCalendar:
             or cached.reader != owner
             or (cached.single is None and cached.series is None)
         ):
-            parsed = parse_ics(path.read_bytes())
+            parsed = parse_ics(self._read_bytes(path, stamp[2]))
             cached = _Cached(stamp, parsed.uids, owner)
             if any(is_series(parsed.calendar, uid) for uid in parsed.uids):
                 cached.series = parsed
@@ -195,7 +202,16 @@ class LocalCalendar:
         if cached.single is not None:
             return [ev for ev in cached.single if in_window(ev, window)]
         assert cached.series is not None
-        return occurrences(cached.series, window, self.tz, owner, owner)
+        return occurrences(cached.series, window, self.tz, owner, owner, self.limits)
+
+    def _read_bytes(self, path: Path, size: int) -> bytes:
+        """The file's bytes, refused above the size cap before (and while) reading: a file
+        that grows between the stat and the read is still cut off at the cap."""
+        check_size(size, self.limits)
+        with path.open("rb") as fh:
+            data = fh.read(self.limits.max_file_bytes + 1)
+        check_size(len(data), self.limits)
+        return data
 
     def busy(self, people: Sequence[str], window: Interval) -> BusyRead:
         """Per person, the merged intervals (clipped to the window) of events that block time.
@@ -316,7 +332,7 @@ class LocalCalendar:
     def _parse(self, path: Path) -> ParsedFile:
         """Parse a file afresh (edits must never touch a cached copy) and note its UIDs."""
         stamp = _stamp(path)
-        parsed = parse_ics(path.read_bytes())
+        parsed = parse_ics(self._read_bytes(path, stamp[2]))
         cached = self._files.get(path)
         if cached is None or cached.stamp != stamp:
             self._files[path] = _Cached(stamp, parsed.uids)
@@ -371,7 +387,7 @@ class LocalCalendar:
             try:
                 if uid in self._uids(path):
                     return path
-            except (OSError, IcsError):
+            except (OSError, ValueError):
                 continue
         return None
 
@@ -385,6 +401,6 @@ class LocalCalendar:
             try:
                 for uid in self._uids(path):
                     index.setdefault(uid, path)
-            except (OSError, IcsError):
+            except (OSError, ValueError):
                 continue
         self._index[folder] = index
