@@ -27,6 +27,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import _common as c  # puts the repository root on sys.path, before first-party imports
 import icalendar
@@ -117,7 +118,8 @@ def booked(folder: Path) -> set[tuple[str, str]]:
         cal = icalendar.Calendar.from_ical(path.read_bytes())
         for ev in cal.walk("VEVENT"):
             if "X-COACHD-KEY" in ev:
-                out.add((str(ev["X-COACHD-KEY"]), ev["DTSTART"].dt.isoformat()))
+                start: Any = ev["DTSTART"]
+                out.add((str(ev["X-COACHD-KEY"]), str(start.dt)))
     return out
 
 

@@ -7,20 +7,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from integrations import busy_cache
 from integrations.calendar.base import Calendar
 from integrations.config_file import LoadedConfig
 from integrations.executor import Executor, TickReport
 from integrations.kpi_csv import CsvKpiSource
 from integrations.mail.base import Mailer
 from integrations.mail.render import Renderer
-from integrations.snapshot import SnapshotRead, read_snapshot, remember_event_count
+from integrations.snapshot import (
+    SnapshotRead,
+    add_rep_busy,
+    read_snapshot,
+    remember_event_count,
+)
 from integrations.state import StateStore
-from planner.actions import Action
+from planner.actions import Action, Book, Move
 from planner.model import Snapshot
 from planner.plan import plan
 
@@ -109,9 +115,15 @@ def state_path(loaded: LoadedConfig) -> Path:
 
 
 def read_current(
-    loaded: LoadedConfig, store: StateStore, now: datetime, calendar: Calendar
+    loaded: LoadedConfig,
+    store: StateStore,
+    now: datetime,
+    calendar: Calendar,
+    *,
+    with_busy: bool = True,
 ) -> SnapshotRead:
-    """The Snapshot for `now`: the calendar, the KPI file, the notes and the state."""
+    """The Snapshot for `now`: the calendar, the KPI file, the notes and the state (and the
+    reps' busy times unless `with_busy` is False)."""
     policy = loaded.policy
     return read_snapshot(
         policy,
@@ -120,7 +132,14 @@ def read_current(
         notes_dir=loaded.resolve(policy.email.notes_dir),
         store=store,
         now=now,
+        with_busy=with_busy,
     )
+
+
+def needs_rep_busy(actions: list[Action]) -> bool:
+    """Whether a plan made without the reps' busy times must be made again with them: only
+    a booking or a move picks a slot, so only they depend on when the reps are free."""
+    return any(isinstance(a, Book | Move) for a in actions)
 
 
 @dataclass
@@ -149,8 +168,18 @@ def run_tick(
     policy = loaded.policy
     kv: Any = OverlayKV(store) if dry_run else store
     cal = calendar or open_calendar(loaded, kv)
-    read = read_current(loaded, store, now, cal)
+    # Planned first with the reps' cached busy times (or every rep free); only a plan that
+    # books or moves needs them fresh, so a quiet tick makes no free/busy request.
+    read = read_current(loaded, store, now, cal, with_busy=False)
+    reps = [r.email for r in policy.team]
+    cached = busy_cache.load(kv, reps, now)
+    if cached is not None:
+        read.snapshot = replace(read.snapshot, rep_busy=cached)
     actions = plan(policy, read.snapshot, now, force=force)
+    if reps and needs_rep_busy(actions):
+        read = add_rep_busy(policy, cal, read, now)
+        busy_cache.save(kv, read.snapshot.rep_busy, read.snapshot.read_errors, now)
+        actions = plan(policy, read.snapshot, now, force=force)
     result = TickResult(snapshot=read.snapshot, actions=actions, warnings=read.warnings)
     if dry_run:
         return result

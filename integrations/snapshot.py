@@ -7,7 +7,7 @@ warning or a `read_errors` entry, never an exception that stops the tick.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -40,8 +40,14 @@ def read_snapshot(
     notes_dir: Path,
     store: StateStore,
     now: datetime,
+    with_busy: bool = True,
 ) -> SnapshotRead:
-    """Gather everything the planner needs for one tick."""
+    """Gather everything the planner needs for one tick.
+
+    With `with_busy=False` the reps' busy times are left out (every rep looks free): the
+    shell plans once without them and reads them (`add_rep_busy`) only when that plan books
+    or moves something, so a quiet tick costs no free/busy request.
+    """
     window = snapshot_window(policy, now)
     manager = policy.manager.email
     warnings: list[str] = []
@@ -57,19 +63,6 @@ def read_snapshot(
         log.error("cannot read the manager's calendar: %s", e)
 
     reps = [r.email for r in policy.team]
-    busy_window = Interval(max(now, window.start), window.end)
-    rep_busy: dict[str, tuple[Interval, ...]] = {}
-    if reps:
-        try:
-            b = calendar.busy(reps, busy_window)
-            rep_busy = {p: tuple(iv) for p, iv in b.busy.items()}
-            read_errors.update(b.errors)
-            warnings.extend(b.warnings)
-        except CoachdError as e:
-            for r in reps:
-                read_errors[r] = str(e)
-            log.error("cannot read the reps' busy times: %s", e)
-
     k = kpis.read()
     warnings.extend(k.warnings)
 
@@ -78,7 +71,7 @@ def read_snapshot(
     snapshot = Snapshot(
         window=window,
         events=tuple(events),
-        rep_busy=rep_busy,
+        rep_busy={},
         kpis=tuple(k.rows),
         bookings=store.bookings(),
         decisions=store.decisions(),
@@ -87,6 +80,33 @@ def read_snapshot(
         read_errors=read_errors,
         last_event_count=last_count if isinstance(last_count, int) else None,
     )
+    read = SnapshotRead(snapshot=snapshot, warnings=warnings)
+    return add_rep_busy(policy, calendar, read, now) if with_busy else read
+
+
+def add_rep_busy(
+    policy: Policy, calendar: Calendar, read: SnapshotRead, now: datetime
+) -> SnapshotRead:
+    """The same snapshot with the reps' busy times (from now to the window's end) read in;
+    a rep whose calendar cannot be read goes to `read_errors`."""
+    reps = [r.email for r in policy.team]
+    if not reps:
+        return read
+    window = read.snapshot.window
+    busy_window = Interval(max(now, window.start), window.end)
+    rep_busy: dict[str, tuple[Interval, ...]] = {}
+    read_errors = dict(read.snapshot.read_errors)
+    warnings = list(read.warnings)
+    try:
+        b = calendar.busy(reps, busy_window)
+        rep_busy = {p: tuple(iv) for p, iv in b.busy.items()}
+        read_errors.update(b.errors)
+        warnings.extend(b.warnings)
+    except CoachdError as e:
+        for r in reps:
+            read_errors[r] = str(e)
+        log.error("cannot read the reps' busy times: %s", e)
+    snapshot = replace(read.snapshot, rep_busy=rep_busy, read_errors=read_errors)
     return SnapshotRead(snapshot=snapshot, warnings=warnings)
 
 

@@ -37,6 +37,8 @@ _PARTSTAT: dict[str, PartStat] = {
 }
 # A property with a syntax error in one of these makes the event's time unknowable.
 _CRITICAL = {"DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID"}
+# RFC 5545 allows these once per event; a second copy makes the event's time ambiguous.
+_SINGLE = ("UID", "DTSTART", "DTEND", "DURATION", "RECURRENCE-ID")
 # recurring_ical_events compares floating and all-day values loosely; ask it for a little
 # more than the window and filter exactly once every time is an aware datetime.
 _PAD = timedelta(days=2)
@@ -97,6 +99,9 @@ def parse_ics(data: bytes) -> ParsedFile:
         for name, err in ev.errors:
             if name in _CRITICAL:
                 raise IcsError(f"event {uid!r}: bad {name}: {err}")
+        for name in _SINGLE:
+            if isinstance(ev.get(name), list):
+                raise IcsError(f"event {uid!r}: {name} appears more than once")
         if "DTSTART" not in ev:
             raise IcsError(f"event {uid!r} has no DTSTART")
         start = prop(ev, "DTSTART").dt

@@ -66,8 +66,10 @@ class BatchRunner:
         self.conn = conn
         self.backoff = backoff
 
-    def run(self, subs: Sequence[Sub]) -> dict[int, Result]:
-        """Execute sub-requests in batches of at most 50, retrying only the transient ones."""
+    def run(self, subs: Sequence[Sub], *, attempts: int | None = None) -> dict[int, Result]:
+        """Execute sub-requests in batches of at most 50, retrying only the transient ones,
+        up to `attempts` tries each (default: the backoff's max_attempts)."""
+        max_attempts = attempts or self.backoff.max_attempts
         results: dict[int, Result] = {}
         pending = list(subs)
         attempt = 0
@@ -85,10 +87,10 @@ class BatchRunner:
                 r = round_results.get(s.index) or Result(
                     error=f"{s.what}: no answer in the batch response", transient=True
                 )
-                if r.transient and attempt + 1 < self.backoff.max_attempts:
+                if r.transient and attempt + 1 < max_attempts:
                     retry_next.append(s)
                 else:
-                    if r.transient:
+                    if r.transient and max_attempts > 1:
                         r.error = f"{r.error} (gave up after {attempt + 1} attempts)"
                     results[s.index] = r
             if not retry_next:

@@ -100,7 +100,19 @@ class GoogleCalendar:
                 state = None
             if state is None:
                 cover = Interval(window.start, window.end + self.resync_margin)
-                state = self._full_sync(cover)
+                try:
+                    state = self._full_sync(cover)
+                except SyncTokenGone:
+                    # A page token can expire mid-way through a full sync too: start over.
+                    log.info("410 during the full sync of %s; starting it over", self.calendar_id)
+                    try:
+                        state = self._full_sync(cover)
+                    except SyncTokenGone as e:
+                        raise TransientError(
+                            f"events.list of {self.calendar_id}: the server answered 410 "
+                            "(full sync required) to two full syncs in a row; the next tick "
+                            "tries again"
+                        ) from e
             fresh = state.to_json()
             if fresh != stored:  # a quiet tick rewrites nothing in the state store
                 self.kv.put(key, fresh)
@@ -297,20 +309,8 @@ class GoogleCalendar:
             return
         cal = self.calendar_id
 
-        # Declines first need the current attendees: GET them (in one batch).
-        got = self.runner.run(
-            [
-                Sub(
-                    i,
-                    partial(events.get, calendarId=cal, eventId=self._target(w)),
-                    frozenset({404, 410}),
-                    f"events.get {w.event_id}",
-                )
-                for i, w in enumerate(writes)
-                if isinstance(w, Decline)
-            ]
-        )
         subs: list[Sub] = []
+        declines: list[tuple[int, Decline]] = []
         for i, w in enumerate(writes):
             ids = {"calendarId": cal, "eventId": self._target(w)}
             if isinstance(w, Book):
@@ -333,27 +333,97 @@ class GoogleCalendar:
                 make = partial(events.patch, **ids, body=body, sendUpdates=SEND_UPDATES_FLAG)
                 subs.append(Sub(i, make, what=f"events.patch (flag) {w.event_id}"))
             elif isinstance(w, Decline):
-                g = got[i]
-                if g.error is not None:
-                    outcomes[i] = WriteOutcome(w, w.event_id, g.error, g.transient)
-                    continue
-                item = g.response
-                if not isinstance(item, Mapping) or item.get("status") == "cancelled":
-                    # 404/410 or cancelled: the invitation is gone, nothing is left to decline.
-                    outcomes[i] = WriteOutcome(w, w.event_id)
-                    continue
-                try:
-                    body = serializer.decline_body(item, w, owner)
-                except ValueError as e:
-                    outcomes[i] = WriteOutcome(w, w.event_id, f"cannot decline: {e}")
-                    continue
-                make = partial(events.patch, **ids, body=body, sendUpdates=SEND_UPDATES_DECLINE)
-                subs.append(Sub(i, make, what=f"events.patch (decline) {w.event_id}"))
+                declines.append((i, w))
+        if declines:
+            self._decline(owner, events, declines, outcomes)
         results = self.runner.run(subs)
         for s in subs:
             r = results[s.index]
             w = writes[s.index]
             outcomes[s.index] = WriteOutcome(w, w.event_id, r.error, r.transient)
+
+    def _decline(
+        self,
+        owner: str,
+        events: Any,
+        todo: Sequence[tuple[int, Decline]],
+        outcomes: list[WriteOutcome | None],
+    ) -> None:
+        """Decline each invitation once, whatever was sent before.
+
+        Each round GETs the current event first: one already declined by the owner is done
+        without a patch (so a restart after a kill, or a retry after a timeout whose patch
+        the server had stored, never sends the organizer a second decline), and a patch that
+        failed transiently is re-read before it is sent again. A decline of an occurrence
+        goes to its series; when the series is declined already, the occurrence is one that
+        was changed on its own (moved) and keeps its own answer, so it is declined itself.
+        """
+        cal = self.calendar_id
+        pending = dict(todo)
+        target = {i: self._target(w) for i, w in todo}
+        attempt = 0
+        while pending:
+            got = self.runner.run(
+                [
+                    Sub(
+                        i,
+                        partial(events.get, calendarId=cal, eventId=target[i]),
+                        frozenset({404, 410}),
+                        f"events.get {target[i]}",
+                    )
+                    for i in pending
+                ]
+            )
+            patches: list[Sub] = []
+            for i, w in list(pending.items()):
+                g = got[i]
+                item = g.response
+                done: WriteOutcome | None = None
+                if g.error is not None:
+                    done = WriteOutcome(w, w.event_id, g.error, g.transient)
+                elif not isinstance(item, Mapping) or item.get("status") == "cancelled":
+                    done = WriteOutcome(w, w.event_id)  # gone: nothing is left to decline
+                elif serializer.self_response(item, owner) == "declined":
+                    if target[i] != w.event_id:
+                        target[i] = w.event_id  # the series is declined: this one was moved
+                        continue
+                    done = WriteOutcome(w, w.event_id)  # declined before: send nothing
+                else:
+                    try:
+                        body = serializer.decline_body(item, w, owner)
+                    except ValueError as e:
+                        done = WriteOutcome(w, w.event_id, f"cannot decline: {e}")
+                    else:
+                        make = partial(
+                            events.patch,
+                            calendarId=cal,
+                            eventId=target[i],
+                            body=body,
+                            sendUpdates=SEND_UPDATES_DECLINE,
+                        )
+                        patches.append(Sub(i, make, what=f"events.patch (decline) {target[i]}"))
+                        continue
+                outcomes[i] = done
+                del pending[i]
+            if not patches:
+                continue
+            results = self.runner.run(patches, attempts=1)
+            again = False
+            for sub in patches:
+                r = results[sub.index]
+                w = pending[sub.index]
+                if r.transient and attempt + 1 < self.backoff.max_attempts:
+                    again = True  # stays pending: re-read before sending it again
+                    continue
+                if r.transient:
+                    r.error = f"{r.error} (gave up after {attempt + 1} attempts)"
+                outcomes[sub.index] = WriteOutcome(w, w.event_id, r.error, r.transient)
+                del pending[sub.index]
+            if again:
+                wait = self.backoff.delay(attempt)
+                log.warning("a decline failed transiently; re-reading it in %.1fs", wait)
+                self.backoff.sleep(wait)
+                attempt += 1
 
 
 def open_google_calendar(
