@@ -22,7 +22,14 @@ from typing import Any
 import schedule
 
 from integrations import clock
-from integrations.app import open_calendar, open_mailer, open_renderer, run_tick, state_path
+from integrations.app import (
+    open_calendar,
+    open_mailer,
+    open_renderer,
+    remove_stale_temp_files,
+    run_tick,
+    state_path,
+)
 from integrations.calendar.base import Calendar
 from integrations.config_file import LoadedConfig, load_policy
 from integrations.errors import CoachdError, ConfigError, UserError
@@ -133,6 +140,7 @@ def cmd_once(args: argparse.Namespace) -> int:
     loaded = load_policy(Path(args.config))
     now = clock.now()
     with StateStore.open(state_path(loaded), now=now) as store:
+        remove_stale_temp_files(loaded)
         recovered = _report_recovery(store)
         ok = _tick_and_record(loaded, store, force=args.force)
     # A run that had to set an unreadable state aside must not look clean to cron/systemd.
@@ -315,6 +323,7 @@ class Daemon:
     def _run(self) -> int:
         with StateStore.open(state_path(self.loaded), now=clock.now()) as store:
             self.store = store
+            remove_stale_temp_files(self.loaded)
             _report_recovery(store)
             self._job("compact", self._compact)
             log.info(

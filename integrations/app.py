@@ -6,6 +6,7 @@ This is the imperative shell around `planner.plan`: read a Snapshot, plan, act, 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -112,6 +113,22 @@ def open_kpis(loaded: LoadedConfig) -> CsvKpiSource:
 
 def state_path(loaded: LoadedConfig) -> Path:
     return loaded.resolve(loaded.policy.state.path)
+
+
+def remove_stale_temp_files(loaded: LoadedConfig) -> None:
+    """On start: delete the temp files that writes killed half-way left behind (older than
+    an hour) in the local calendar's person folders and in the state folder."""
+    from integrations import fsutil
+
+    now = time.time()
+    removed = fsutil.remove_stale_temp_files(state_path(loaded).parent, now)
+    if loaded.policy.calendar.backend == "local":
+        from integrations.calendar.local import LocalCalendar
+
+        root = loaded.resolve(loaded.policy.calendar.local.path)
+        removed += LocalCalendar(root, loaded.policy.manager.tz).remove_stale_temp_files(now)
+    if removed:
+        log.info("removed %d temp file(s) left by interrupted writes", removed)
 
 
 def read_current(

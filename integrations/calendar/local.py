@@ -49,6 +49,7 @@ from integrations.calendar.vdir import (
     write_event_file,
 )
 from integrations.errors import UserError
+from integrations.fsutil import remove_stale_temp_files
 from planner.actions import Book, Cancel, Decline, Flag, Move
 from planner.model import Event
 from planner.timeutil import Interval, clip, merge
@@ -221,7 +222,12 @@ class LocalCalendar:
         """
         out = BusyRead(busy={})
         for person in people:
-            if not person_dir(self.root, person).is_dir():
+            try:
+                folder = person_dir(self.root, person)
+            except UserError as e:
+                out.errors[person] = str(e)
+                continue
+            if not folder.is_dir():
                 out.busy[person] = []
                 out.warnings.append(f"no calendar folder for {person}: treated as free")
                 continue
@@ -234,6 +240,16 @@ class LocalCalendar:
             blocking = [ev.interval for ev in got.events if ev.blocks_time()]
             out.busy[person] = merge(clip(blocking, window))
         return out
+
+    def remove_stale_temp_files(self, now: float) -> int:
+        """Delete temp files that killed writes left in the person folders (older than an
+        hour); returns how many. Called when coachd starts."""
+        removed = 0
+        with contextlib.suppress(OSError):
+            for folder in self.root.iterdir():
+                if folder.is_dir() and not folder.is_symlink():
+                    removed += remove_stale_temp_files(folder, now)
+        return removed
 
     # ----------------------------------------------------------------- writing
 
