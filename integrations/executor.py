@@ -58,6 +58,7 @@ class TickReport:
     errors: list[str] = field(default_factory=list)
     held: str | None = None
     stopped: bool = False
+    undone: Counter[str] = field(default_factory=Counter)  # left for the next tick by a stop
 
     @property
     def ok(self) -> bool:
@@ -118,11 +119,15 @@ class Executor:
         writes += self._unconfirmed({a.event_id for a in writes if isinstance(a, Decline)})
         if writes and not self._stopping():
             self._write(writes)
+        elif writes:
+            self.report.undone["calendar writes"] += len(writes)
         for a in actions:
             if isinstance(a, Keep):
                 self._decided(a, "keep")
-        for a in [*emails, *leftovers]:
+        outgoing = [*emails, *leftovers]
+        for n, a in enumerate(outgoing):
             if self._stopping():
+                self.report.undone["emails"] += len(outgoing) - n
                 break
             self._send(a)
         return self.report

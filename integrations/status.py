@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from integrations import error_slot
 from integrations.app import state_path
 from integrations.config_file import LoadedConfig
 from integrations.lock import lock_holder
@@ -38,6 +39,9 @@ def status_report(loaded: LoadedConfig, now: datetime) -> dict[str, Any]:
         monday = local_dt(week_monday(now.astimezone(tz).date()), datetime.min.time(), tz)
         counts = store.counts(monday)
         err = store.last_error()
+    slot = error_slot.read(path)
+    if slot is not None and (err is None or slot["at"] > err["at"]):
+        err = slot  # written when the state itself could not be (a full disk)
     out["heartbeat"] = _fmt(hb.get("at") if isinstance(hb, dict) else hb, tz)
     if tick:
         outcome = "ok" if tick.get("ok") else f"failed: {tick.get('error')}"
