@@ -38,8 +38,8 @@ FREEBUSY_CALENDARS = 50  # freebusy.query answers for at most 50 calendars per c
 FREEBUSY_SPAN = timedelta(days=85)
 PAGE_SIZE = 2500  # the largest page events.list allows: fewest requests per sync
 RESYNC_MARGIN = timedelta(days=7)  # a full sync covers this much beyond the asked window
-READ_BUDGET = 15.0  # seconds per tick for reads, retries and waits included
-WRITE_BUDGET = 45.0  # seconds per tick for the write batches
+READ_BUDGET = 30.0  # seconds per tick for reads, retries and waits included
+WRITE_BUDGET = 60.0  # seconds per tick for the write batches
 SEND_UPDATES_BOOK = "all"  # guests get the invitation, the move and the cancellation
 SEND_UPDATES_DECLINE = "all"  # the organizer gets the decline and its comment
 SEND_UPDATES_FLAG = "none"  # a flag is private to the manager

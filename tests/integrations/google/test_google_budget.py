@@ -31,8 +31,8 @@ def test_reads_stop_retrying_when_the_ticks_read_budget_is_spent(
     cal = make_calendar(fake_google, kv, patient)
     with pytest.raises(TransientError, match="spent"):
         cal.read(OWNER, WINDOW)
-    assert sleeps == [8.0]  # 8 fits the 15 s budget; 8 + 16 would not
-    assert len(fake_google.calls("events.list")) == 2
+    assert sleeps == [8.0, 16.0]  # 8 + 16 fit the 30 s budget; 32 more would not
+    assert len(fake_google.calls("events.list")) == 3
     assert sum(sleeps) <= READ_BUDGET
 
 
@@ -43,7 +43,7 @@ def test_writes_stop_retrying_when_the_ticks_write_budget_is_spent(
     cal = make_calendar(fake_google, kv, patient)
     outcomes = cal.apply(OWNER, demo_week(3))
     assert all(o.error and "spent" in o.error and o.transient for o in outcomes)
-    assert sleeps == [8.0, 16.0]  # then 32 more would pass the 45 s budget
+    assert sleeps == [8.0, 16.0, 32.0]  # then 64 more would pass the 60 s budget
     assert sum(sleeps) <= WRITE_BUDGET
 
 
