@@ -21,7 +21,7 @@ from typing import Any
 
 import schedule
 
-from integrations import clock, error_slot
+from integrations import clock, error_slot, skipped
 from integrations.app import (
     open_calendar,
     open_mailer,
@@ -189,8 +189,11 @@ def _tick_and_record(
         assert report is not None
         summary = dict(report.counts)
         undone = dict(report.undone)
+        # Each skipped object is logged when it first appears, not on every tick;
+        # `coachd status` lists what is skipped now.
+        new = set(skipped.remember(store, result.warnings, started))
         for w in result.warnings:
-            log.warning("%s", w)
+            log.log(logging.WARNING if w in new else logging.DEBUG, "%s", w)
         if report.held:
             error = f"safety brake: {report.held}"
         elif report.errors:

@@ -80,3 +80,24 @@ def test_a_stop_signal_during_a_tick_says_what_was_left_undone(
     assert "tick ok" not in caplog.text and "nothing to do" not in caplog.text
     assert "tick stopped by a stop signal" in caplog.text
     assert "calendar writes" in caplog.text and "left undone for the next run" in caplog.text
+
+
+def test_a_skipped_file_is_logged_once_and_named_in_status(
+    demo: Path, pinned_now: datetime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = str(demo / "config.yaml")
+    folder = next(p for p in (demo / "calendar").iterdir() if p.name.startswith("dana"))
+    (folder / "spam.ics").write_bytes(
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//x//EN\r\nBEGIN:VEVENT\r\nUID:spam\r\n"
+        b"DTSTAMP:20260101T000000Z\r\nDTSTART:20261130T140000Z\r\nRRULE:FREQ=SECONDLY\r\n"
+        b"END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    assert main(["once", "--config", cfg]) == 0
+    first = capsys.readouterr().err
+    assert main(["once", "--config", cfg]) == 0
+    second = capsys.readouterr().err
+    assert sum("spam.ics" in line and "WARNING" in line for line in first.splitlines()) == 1
+    assert "spam.ics" not in second
+    assert main(["status", "--config", cfg]) == 0
+    [line] = [x for x in capsys.readouterr().out.splitlines() if x.startswith("skipped:")]
+    assert "spam.ics" in line and "more often than hourly" in line

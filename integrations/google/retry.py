@@ -163,9 +163,7 @@ class RetryBudget:
         return True
 
 
-def call(
-    fn: Callable[[], T], what: str, backoff: Backoff, budget: RetryBudget | None = None
-) -> T:
+def call(fn: Callable[[], T], what: str, backoff: Backoff, budget: RetryBudget | None = None) -> T:
     """Run `fn` (one API request), retrying transient failures.
 
     Raises TransientError after `backoff.max_attempts` transient failures, or as soon as the
