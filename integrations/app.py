@@ -75,7 +75,12 @@ def open_calendar(loaded: LoadedConfig, kv: Any) -> Calendar:
 
     local = policy.calendar.local
     limits = IcsLimits(max_file_bytes=local.max_file_size, max_instances=local.max_instances)
-    return LocalCalendar(loaded.resolve(local.path), tz, limits=limits)
+    return LocalCalendar(
+        loaded.resolve(local.path),
+        tz,
+        limits=limits,
+        read_budget=local.read_budget.total_seconds(),
+    )
 
 
 def open_mailer(loaded: LoadedConfig) -> Mailer:
@@ -185,6 +190,9 @@ def run_tick(
     policy = loaded.policy
     kv: Any = OverlayKV(store) if dry_run else store
     cal = calendar or open_calendar(loaded, kv)
+    start_budget = getattr(cal, "start_budget", None)
+    if callable(start_budget):
+        start_budget()  # the local backend's per-tick reading budget
     # Planned first with the reps' cached busy times (or every rep free); only a plan that
     # books or moves needs them fresh, so a quiet tick makes no free/busy request.
     read = read_current(loaded, store, now, cal, with_busy=False)

@@ -486,6 +486,14 @@ class LocalCalendar(Strict):
     path: str = "calendar"
     max_file_size: Annotated[int, BeforeValidator(_size)] = 1_000_000
     max_instances: int = Field(default=3000, ge=10, le=100_000)
+    read_budget: Duration = timedelta(minutes=2)
+
+    @field_validator("read_budget")
+    @classmethod
+    def _read_budget(cls, v: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= v <= timedelta(hours=1):
+            raise ValueError(f"must be between 1s and 1h (got {format_duration(v)})")
+        return v
 
 
 class CalendarSettings(Strict):

@@ -48,7 +48,7 @@ from integrations.calendar.vdir import (
     remove_file,
     write_event_file,
 )
-from integrations.errors import UserError
+from integrations.errors import TransientError, UserError
 from integrations.fsutil import remove_stale_temp_files
 from planner.actions import Book, Cancel, Decline, Flag, Move
 from planner.model import Event
@@ -102,7 +102,8 @@ class LocalCalendar:
     """A `Calendar` over a vdir tree. `tz` is the manager's zone: all-day and floating events
     are read in it and coachd's own events are written in it. `clock` returns the current
     aware time for DTSTAMP/LAST-MODIFIED (defaults to the system clock). `limits` caps the
-    work one file may cost (see `ics_bounds`): a file above them is skipped with a warning."""
+    work one file may cost (see `ics_bounds`): a file above them is skipped with a warning.
+    `read_budget` bounds the seconds a tick spends reading folders (see `start_budget`)."""
 
     def __init__(
         self,
@@ -111,10 +112,15 @@ class LocalCalendar:
         *,
         clock: Callable[[], datetime] | None = None,
         limits: IcsLimits | None = None,
+        read_budget: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.root = Path(root)
         self.tz = tz
         self.limits = limits or IcsLimits()
+        self.read_budget = read_budget
+        self._monotonic = monotonic
+        self._deadline: float | None = None
         self._clock = clock or (lambda: datetime.now(UTC))
         self._index: dict[Path, dict[str, Path]] = {}
         # Parsing dominates a read; files that did not change are not parsed again.
@@ -159,7 +165,8 @@ class LocalCalendar:
             raise UserError(f"cannot read calendar folder {folder}: {e}") from e
         events, warnings = [], []
         index: dict[str, Path] = {}
-        for path in files:
+        for n, path in enumerate(files):
+            self._within_budget(folder, n, len(files))
             try:
                 events.extend(self._events_in(path, owner, window, restat=not trust))
                 for uid in self._files[path].uids:
@@ -240,6 +247,22 @@ class LocalCalendar:
             blocking = [ev.interval for ev in got.events if ev.blocks_time()]
             out.busy[person] = merge(clip(blocking, window))
         return out
+
+    def start_budget(self) -> None:
+        """Start this tick's reading budget (`read_budget` seconds for every folder read
+        until the next call); the shell calls it at the start of each tick."""
+        if self.read_budget is not None:
+            self._deadline = self._monotonic() + self.read_budget
+
+    def _within_budget(self, folder: Path, done: int, total: int) -> None:
+        """Raise TransientError once the tick's reading budget is spent. Files parsed so far
+        stay cached, so the next tick goes on from there; the reader of the error books
+        nothing that depends on this calendar (a rep's) or holds the tick (the manager's)."""
+        if self._deadline is not None and self._monotonic() > self._deadline:
+            raise TransientError(
+                f"reading {folder} stopped: this tick's {self.read_budget:g}s for reading "
+                f"calendars is spent ({done} of {total} files read; the next tick goes on)"
+            )
 
     def remove_stale_temp_files(self, now: float) -> int:
         """Delete temp files that killed writes left in the person folders (older than an

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from integrations.calendar.ics_bounds import IcsLimits, expansion_steps
 from integrations.calendar.ics_decode import IcsError, occurrences, parse_ics
 from integrations.calendar.local import LocalCalendar
+from integrations.errors import TransientError
 
 OWNER = "manager@example.com"
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
@@ -216,3 +217,26 @@ def test_fuzz_the_decoder_never_escapes_and_stays_bounded(data: bytes) -> None:
     assert all(n <= limits.max_instances for n in by_uid.values())
     for ev in got.events:
         assert ev.start <= WINDOW.end and ev.end >= WINDOW.start
+
+
+def test_a_tick_reading_longer_than_its_budget_stops_and_says_how_far_it_got(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / OWNER
+    folder.mkdir()
+    for d in range(5):
+        uid = f"m{d}"
+        (folder / f"{uid}.ics").write_bytes(
+            ics(*vevent(uid, f"DTSTART:2027030{d + 2}T150000Z", "DURATION:PT1H"))
+        )
+    ticks = iter(range(1000))
+    cal = LocalCalendar(
+        tmp_path, TZ, clock=lambda: NOW, read_budget=2.5, monotonic=lambda: float(next(ticks))
+    )
+    cal.start_budget()  # t=0: the budget ends at t=2.5; each file read costs one second
+    with pytest.raises(TransientError, match=r"2 of 5 files read; the next tick goes on"):
+        cal.read(OWNER, WINDOW)
+    busy = cal.busy([OWNER], WINDOW)  # a rep's calendar: an error for that rep only
+    assert OWNER in busy.errors and "spent" in busy.errors[OWNER]
+    # Without a budget started (a read outside a tick) every file is read.
+    assert len(LocalCalendar(tmp_path, TZ, read_budget=2.5).read(OWNER, WINDOW).events) == 5
