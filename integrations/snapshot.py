@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
+from integrations import skipped
 from integrations.calendar.base import Calendar
 from integrations.errors import CoachdError
 from integrations.kpi_csv import CsvKpiSource
@@ -79,6 +80,7 @@ def read_snapshot(
         notes=notes,
         read_errors=read_errors,
         last_event_count=last_count if isinstance(last_count, int) else None,
+        skipped=_skipped(store),
     )
     read = SnapshotRead(snapshot=snapshot, warnings=warnings)
     return add_rep_busy(policy, calendar, read, now) if with_busy else read
@@ -108,6 +110,16 @@ def add_rep_busy(
         log.error("cannot read the reps' busy times: %s", e)
     snapshot = replace(read.snapshot, rep_busy=rep_busy, read_errors=read_errors)
     return SnapshotRead(snapshot=snapshot, warnings=warnings)
+
+
+def _skipped(store: StateStore) -> dict[str, datetime]:
+    out = {}
+    for warning, first in skipped.current(store).items():
+        try:
+            out[warning] = datetime.fromisoformat(first)
+        except ValueError:
+            continue
+    return out
 
 
 def remember_event_count(store: StateStore, snapshot: Snapshot, manager: str) -> None:
