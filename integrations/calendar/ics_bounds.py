@@ -14,13 +14,21 @@ file is checked before it is expanded:
   than `IcsLimits.max_instances` occurrences in the window, is refused.
 
 The estimate is an upper bound computed from the rule's text alone, so it costs nothing
-whatever the rule says.
+whatever the rule says. It cannot see a rule that never matches (`FREQ=DAILY;BYMONTH=2;
+BYMONTHDAY=30`): dateutil then walks day by day to the year 9999 looking for one, for half a
+minute. So the expansion itself runs under `time_limit` (`IcsLimits.max_expand_seconds`),
+a SIGALRM timer in the main thread.
 """
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from types import FrameType
 from typing import Any
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
@@ -60,6 +68,7 @@ class IcsLimits:
 
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     max_instances: int = DEFAULT_MAX_INSTANCES
+    max_expand_seconds: float = 2.0  # an ordinary file expands in milliseconds
 
 
 class TooMuchWork(ValueError):
@@ -132,6 +141,36 @@ def check_expansion(
             f"planning window (cap {limits.max_instances:,}, "
             "calendar.local.max_instances): ignored"
         )
+
+
+@contextmanager
+def time_limit(seconds: float, what: str) -> Iterator[None]:
+    """Raise TooMuchWork inside the block once it has run `seconds` (wall clock).
+
+    Uses SIGALRM, so it limits only code in the main thread (where coachd reads calendars);
+    elsewhere the block runs unlimited. A timer already set by someone else is left alone.
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or not hasattr(signal, "setitimer")
+        or signal.getitimer(signal.ITIMER_REAL)[0] > 0
+    ):
+        yield
+        return
+    active = [True]
+
+    def on_alarm(_signum: int, _frame: FrameType | None) -> None:
+        if active[0]:
+            raise TooMuchWork(f"{what} took longer than {seconds:g}s: ignored")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        active[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _freq(rrule: Any) -> str:

@@ -24,7 +24,12 @@ from zoneinfo import ZoneInfo
 import icalendar
 import recurring_ical_events
 
-from integrations.calendar.ics_bounds import IcsLimits, check_expansion, check_frequency
+from integrations.calendar.ics_bounds import (
+    IcsLimits,
+    check_expansion,
+    check_frequency,
+    time_limit,
+)
 from planner.model import Attendee, CoachdTag, Event, PartStat
 from planner.timeutil import Interval, local_dt
 
@@ -188,8 +193,10 @@ def occurrences(
     check_bounds(parsed, window, limits)
     series = {uid for uid in parsed.uids if is_series(parsed.calendar, uid)}
     query = recurring_ical_events.of(parsed.calendar)
+    with time_limit(limits.max_expand_seconds, "expanding its recurrence rules"):
+        expanded = query.between(window.start - _PAD, window.end + _PAD)
     out = []
-    for comp in query.between(window.start - _PAD, window.end + _PAD):
+    for comp in expanded:
         ev = _to_event(comp, tz, owner, calendar, series)
         if in_window(ev, window):
             out.append(ev)

@@ -107,6 +107,17 @@ def test_too_many_rdates_are_ignored(tmp_path: Path) -> None:
     assert ids == ["good"] and "RDATE" in warnings[0]
 
 
+def test_a_rule_that_never_matches_is_given_up_on(tmp_path: Path) -> None:
+    # dateutil would walk day by day to the year 9999 looking for a 30 February.
+    never = ics(
+        *vevent("never", "DTSTART:20270301T150000Z", "RRULE:FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30")
+    )
+    limits = IcsLimits(max_expand_seconds=0.5)
+    ids, warnings = read(tmp_path, {"good.ics": GOOD, "never.ics": never}, limits)
+    assert ids == ["good"]
+    assert "never.ics" in warnings[0] and "took longer than 0.5s" in warnings[0]
+
+
 def test_an_old_weekly_meeting_is_still_expanded() -> None:
     parsed = parse_ics(
         ics(*vevent("w", "DTSTART:19900305T150000Z", "DURATION:PT1H", "RRULE:FREQ=WEEKLY"))
@@ -205,7 +216,7 @@ def test_fuzz_the_decoder_never_escapes_and_stays_bounded(data: bytes) -> None:
     inside the window, at most the instance cap per event."""
     with contextlib.suppress(IcsError):
         parse_ics(data)
-    limits = IcsLimits(max_instances=500)
+    limits = IcsLimits(max_instances=500, max_expand_seconds=0.3)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / OWNER
         folder.mkdir()
