@@ -70,14 +70,17 @@ def open_calendar(loaded: LoadedConfig, kv: Any) -> Calendar:
             base_dir=loaded.base_dir,
             kv=kv,
         )
+    from integrations import clock
     from integrations.calendar.ics_bounds import IcsLimits
     from integrations.calendar.local import LocalCalendar
 
     local = policy.calendar.local
     limits = IcsLimits(max_file_bytes=local.max_file_size, max_instances=local.max_instances)
+    # DTSTAMP/LAST-MODIFIED come from the one clock seam, so `once --at` stamps that instant.
     return LocalCalendar(
         loaded.resolve(local.path),
         tz,
+        clock=clock.now,
         limits=limits,
         read_budget=local.read_budget.total_seconds(),
     )
