@@ -202,6 +202,10 @@ class TokenSource:
         )
 
     def __call__(self) -> str:
+        if self.settings.credentials == "device_code" and not self.cache_path.is_file():
+            raise UserError(
+                f"{self.cache_path}: no Microsoft sign-in yet; run `coachd auth microsoft`"
+            )
         try:
             if self._app is None:
                 self._app = self._build()
@@ -226,10 +230,6 @@ class TokenSource:
         return str(result["access_token"])
 
     def _silent(self) -> Any:
-        if not self.cache_path.is_file():
-            raise UserError(
-                f"{self.cache_path}: no Microsoft sign-in yet; run `coachd auth microsoft`"
-            )
         accounts = self._app.get_accounts()
         mine = [a for a in accounts if str(a.get("username", "")).lower() == self.manager]
         pick = mine or (accounts if len(accounts) == 1 else [])

@@ -360,9 +360,15 @@ class MicrosoftCalendar:
         if any(isinstance(w, Flag) for w in writes):
             self._ensure_category()
         parts: list[Part] = []
+        flagged: set[str] = set()
         for i, w in enumerate(writes):
             if outcomes[i] is not None:
                 continue
+            if isinstance(w, Flag):  # one PATCH per event, however often it is flagged
+                if targets[i] in flagged:
+                    outcomes[i] = WriteOutcome(w, w.event_id)
+                    continue
+                flagged.add(targets[i])
             part = self._part(i, w, targets.get(i), looks.get(i), outcomes)
             if part is not None:
                 parts.append(part)

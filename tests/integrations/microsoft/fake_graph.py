@@ -405,7 +405,10 @@ class FakeGraph:
         out = self._public(ev)
         props = out.pop("singleValueExtendedProperties", None)
         if ev.get("isAllDay"):
-            out["start"] = {"dateTime": f"{ev['_start'].date()}T00:00:00.0000000", "timeZone": tz_name}
+            out["start"] = {
+                "dateTime": f"{ev['_start'].date()}T00:00:00.0000000",
+                "timeZone": tz_name,
+            }
             out["end"] = {"dateTime": f"{ev['_end'].date()}T00:00:00.0000000", "timeZone": tz_name}
         else:
             out["start"] = {"dateTime": _wall(ev["_start"], tz), "timeZone": tz_name}
@@ -570,7 +573,9 @@ class FakeGraph:
         for k, v in body.items():
             if k not in EVENT_FIELDS:
                 raise self._bad(f"{name}: {k!r} is not a writable event property")
-            if not isinstance(v, EVENT_FIELDS[k]) or (isinstance(v, bool) and EVENT_FIELDS[k] is int):
+            if not isinstance(v, EVENT_FIELDS[k]) or (
+                isinstance(v, bool) and EVENT_FIELDS[k] is int
+            ):
                 raise self._bad(f"{name}: {k} has the wrong type")
         if create and not ("start" in body and "end" in body):
             raise self._bad(f"{name}: start and end are required")
@@ -592,7 +597,9 @@ class FakeGraph:
             if not (isinstance(p, dict) and set(p) == {"id", "value"}):
                 raise self._bad(f"{name}: an extended property is exactly {{id, value}}")
             if not re.fullmatch(r"String \{[0-9a-fA-F-]{36}\} Name \S+", str(p["id"])):
-                raise self._bad(f"{name}: extended property id {p['id']!r} is not 'String {{guid}} Name x'")
+                raise self._bad(
+                    f"{name}: extended property id {p['id']!r} is not 'String {{guid}} Name x'"
+                )
             if not isinstance(p["value"], str):
                 raise self._bad(f"{name}: extended property values are strings")
         if "body" in body and body["body"].get("contentType") not in ("text", "html"):
@@ -669,7 +676,10 @@ class FakeGraph:
         user = "me" if mailbox == self.owner else f"users/{mailbox}"
         base = f"{self.endpoint}{user}/calendarView/delta"
         now, rest = items[:page], items[page:]
-        out: dict[str, Any] = {"@odata.context": f"{self.endpoint}$metadata#Collection(event)", "value": now}
+        out: dict[str, Any] = {
+            "@odata.context": f"{self.endpoint}$metadata#Collection(event)",
+            "value": now,
+        }
         if rest:
             tok = uuid.uuid4().hex
             self._skip[tok] = (mailbox, start, end, stamp, rest)
@@ -680,7 +690,9 @@ class FakeGraph:
             out["@odata.deltaLink"] = f"{base}?$deltatoken={tok}"
         return out
 
-    def _ep_events_get(self, p: dict[str, str], q: dict[str, str], h: dict[str, str], body: Any) -> Any:
+    def _ep_events_get(
+        self, p: dict[str, str], q: dict[str, str], h: dict[str, str], body: Any
+    ) -> Any:
         self._allow_query(q, {"$select", "$expand"}, "events.get")
         tz, tz_name = self._zone_of(h)
         expand = None
@@ -694,10 +706,21 @@ class FakeGraph:
         ev = self._render(self._find(p["mailbox"], p["id"]), tz, tz_name, expand)
         if "$select" in q:
             keep = {s.strip() for s in q["$select"].split(",")} | {"id"}
-            unknown = keep - set(EVENT_FIELDS) - {
-                "id", "responseStatus", "isCancelled", "isOrganizer", "organizer", "type",
-                "seriesMasterId", "iCalUId", "lastModifiedDateTime",
-            }
+            unknown = (
+                keep
+                - set(EVENT_FIELDS)
+                - {
+                    "id",
+                    "responseStatus",
+                    "isCancelled",
+                    "isOrganizer",
+                    "organizer",
+                    "type",
+                    "seriesMasterId",
+                    "iCalUId",
+                    "lastModifiedDateTime",
+                }
+            )
             if unknown:
                 raise self._bad(f"events.get: $select of unknown properties {sorted(unknown)}")
             ev = {k: v for k, v in ev.items() if k in keep or k == "singleValueExtendedProperties"}
@@ -711,7 +734,9 @@ class FakeGraph:
         except ValueError as e:
             raise self._bad(str(e)) from None
 
-    def _ep_events_list(self, p: dict[str, str], q: dict[str, str], h: dict[str, str], body: Any) -> Any:
+    def _ep_events_list(
+        self, p: dict[str, str], q: dict[str, str], h: dict[str, str], body: Any
+    ) -> Any:
         self._allow_query(q, {"$filter", "$select", "$top"}, "events.list")
         m = re.fullmatch(
             r"singleValueExtendedProperties/Any\(ep: ep/id eq '([^']+)' and ep/value eq '([^']*)'\)",
@@ -730,7 +755,9 @@ class FakeGraph:
         ]
         return {"value": hits}
 
-    def _ep_events_create(self, p: dict[str, str], q: dict[str, str], h: dict[str, str], body: Any) -> Any:
+    def _ep_events_create(
+        self, p: dict[str, str], q: dict[str, str], h: dict[str, str], body: Any
+    ) -> Any:
         self._allow_query(q, set(), "events.create")
         body = self._check_event_body(body, "events.create", create=True)
         box = self._box(p["mailbox"])
@@ -742,7 +769,9 @@ class FakeGraph:
         ev = self._create(p["mailbox"], copy.deepcopy(body))
         return 201, self._render(ev, tz, tz_name)
 
-    def _ep_events_update(self, p: dict[str, str], q: dict[str, str], h: dict[str, str], body: Any) -> Any:
+    def _ep_events_update(
+        self, p: dict[str, str], q: dict[str, str], h: dict[str, str], body: Any
+    ) -> Any:
         self._allow_query(q, set(), "events.update")
         body = self._check_event_body(body, "events.update", create=False)
         if "transactionId" in body:
@@ -756,7 +785,9 @@ class FakeGraph:
         tz, tz_name = self._zone_of(h)
         return self._render(ev, tz, tz_name)
 
-    def _ep_events_delete(self, p: dict[str, str], q: dict[str, str], h: dict[str, str], body: Any) -> Any:
+    def _ep_events_delete(
+        self, p: dict[str, str], q: dict[str, str], h: dict[str, str], body: Any
+    ) -> Any:
         self._allow_query(q, set(), "events.delete")
         box = self._box(p["mailbox"])
         if p["id"] not in box.events:
@@ -764,7 +795,9 @@ class FakeGraph:
         self.remove_event(p["mailbox"], p["id"])
         return 204, None
 
-    def _ep_events_decline(self, p: dict[str, str], q: dict[str, str], h: dict[str, str], body: Any) -> Any:
+    def _ep_events_decline(
+        self, p: dict[str, str], q: dict[str, str], h: dict[str, str], body: Any
+    ) -> Any:
         self._allow_query(q, set(), "events.decline")
         if not isinstance(body, dict) or set(body) - {"comment", "sendResponse", "proposedNewTime"}:
             raise self._bad("decline: the body holds comment, sendResponse, proposedNewTime")
@@ -774,7 +807,11 @@ class FakeGraph:
             raise self._bad("decline: sendResponse is a boolean")
         ev = self._find(p["mailbox"], p["id"])
         if ev.get("isOrganizer"):
-            raise _err(400, "ErrorInvalidRequest", "Your request can't be completed. You can't respond to a meeting you organized.")
+            raise _err(
+                400,
+                "ErrorInvalidRequest",
+                "Your request can't be completed. You can't respond to a meeting you organized.",
+            )
         self.declines.append((p["id"], dict(body)))
         target = self._box(p["mailbox"]).events.get(ev.get("seriesMasterId") or ev["id"], ev)
         target["responseStatus"] = {"response": "declined", "time": "2027-01-01T00:00:00Z"}
@@ -796,18 +833,32 @@ class FakeGraph:
         self.master_categories.append(cat)
         return 201, cat
 
-    def _ep_getSchedule(self, p: dict[str, str], q: dict[str, str], h: dict[str, str], body: Any) -> Any:
+    def _ep_getSchedule(
+        self, p: dict[str, str], q: dict[str, str], h: dict[str, str], body: Any
+    ) -> Any:
         self._allow_query(q, set(), "getSchedule")
         tz, tz_name = self._zone_of(h)
-        if not isinstance(body, dict) or set(body) - {"schedules", "startTime", "endTime", "availabilityViewInterval"}:
+        if not isinstance(body, dict) or set(body) - {
+            "schedules",
+            "startTime",
+            "endTime",
+            "availabilityViewInterval",
+        }:
             raise self._bad("getSchedule: unknown body fields")
         people = body.get("schedules")
-        if not isinstance(people, list) or not people or not all(isinstance(x, str) for x in people):
+        if (
+            not isinstance(people, list)
+            or not people
+            or not all(isinstance(x, str) for x in people)
+        ):
             raise self._bad("getSchedule: schedules is a list of addresses")
         if len(people) > SCHEDULE_LIMIT:
             raise self._bad(f"getSchedule: at most {SCHEDULE_LIMIT} schedules")
         try:
-            start, end = parse_dtz(body.get("startTime"), "startTime"), parse_dtz(body.get("endTime"), "endTime")
+            start, end = (
+                parse_dtz(body.get("startTime"), "startTime"),
+                parse_dtz(body.get("endTime"), "endTime"),
+            )
         except ValueError as e:
             raise self._bad(f"getSchedule: {e}") from None
         if not end - start < timedelta(days=SCHEDULE_DAYS):
@@ -822,12 +873,17 @@ class FakeGraph:
                     {
                         "scheduleId": person,
                         "availabilityView": "",
-                        "error": {"message": self.schedule_errors[person.lower()], "responseCode": "ErrorMailRecipientNotFound"},
+                        "error": {
+                            "message": self.schedule_errors[person.lower()],
+                            "responseCode": "ErrorMailRecipientNotFound",
+                        },
                     }
                 )
                 continue
             items = []
-            for e in sorted(self._instances(person.lower(), (start, end)), key=lambda e: e["_start"]):
+            for e in sorted(
+                self._instances(person.lower(), (start, end)), key=lambda e: e["_start"]
+            ):
                 if e["_start"] < end and e["_end"] > start and not e.get("isCancelled"):
                     status = str(e.get("showAs", "busy"))
                     items.append(
@@ -841,7 +897,9 @@ class FakeGraph:
             out.append({"scheduleId": person, "availabilityView": "", "scheduleItems": items})
         return {"value": out}
 
-    def _ep_sendMail(self, p: dict[str, str], q: dict[str, str], h: dict[str, str], body: Any) -> Any:
+    def _ep_sendMail(
+        self, p: dict[str, str], q: dict[str, str], h: dict[str, str], body: Any
+    ) -> Any:
         self._allow_query(q, set(), "sendMail")
         if not h.get("content-type", "").startswith("text/plain") or not isinstance(body, bytes):
             raise self._bad("sendMail (MIME): Content-Type text/plain with base64 MIME content")
@@ -865,7 +923,9 @@ class FakeGraph:
         if fault is not None:
             req.status = fault.status
             hdrs = {"Retry-After": str(int(fault.retry_after))} if fault.retry_after else {}
-            status, _, data = self._json(fault.status, _error_body(fault.code or "TooManyRequests", "injected"))
+            status, _, data = self._json(
+                fault.status, _error_body(fault.code or "TooManyRequests", "injected")
+            )
             return status, {**hdrs, "Content-Type": "application/json"}, data
 
         def bad(msg: str) -> tuple[int, dict[str, str], bytes]:
@@ -900,7 +960,12 @@ class FakeGraph:
             parts = urlsplit(url)
             q = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
             status, hdrs, out = self._one(
-                str(r.get("method", "")).upper(), parts.path, q, headers, r.get("body"), in_batch=True
+                str(r.get("method", "")).upper(),
+                parts.path,
+                q,
+                headers,
+                r.get("body"),
+                in_batch=True,
             )
             one: dict[str, Any] = {"id": r["id"], "status": status, "headers": hdrs}
             if out is not None:
@@ -911,7 +976,9 @@ class FakeGraph:
 
 
 def _error_body(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "innerError": {"request-id": uuid.uuid4().hex}}}
+    return {
+        "error": {"code": code, "message": message, "innerError": {"request-id": uuid.uuid4().hex}}
+    }
 
 
 class _Handler(BaseHTTPRequestHandler):
