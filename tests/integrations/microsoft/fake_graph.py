@@ -444,9 +444,9 @@ class FakeGraph:
                 return self._json(
                     401, _error_body("InvalidAuthenticationToken", "Access token is empty.")
                 )
-            if method in ("POST", "PATCH") and path != "/$batch" and not path.endswith("/sendMail"):
-                if not h.get("content-type", "").startswith("application/json"):
-                    self.violations.append(f"{method} {path}: Content-Type is not application/json")
+            json_body = method in ("POST", "PATCH") and not path.endswith(("/$batch", "/sendMail"))
+            if json_body and not h.get("content-type", "").startswith("application/json"):
+                self.violations.append(f"{method} {path}: Content-Type is not application/json")
             if path == "/$batch":
                 return self._batch(method, path, query, h, raw)
             status, out_headers, body = self._one(method, path, query, h, raw, in_batch=False)
@@ -739,7 +739,8 @@ class FakeGraph:
     ) -> Any:
         self._allow_query(q, {"$filter", "$select", "$top"}, "events.list")
         m = re.fullmatch(
-            r"singleValueExtendedProperties/Any\(ep: ep/id eq '([^']+)' and ep/value eq '([^']*)'\)",
+            r"singleValueExtendedProperties/Any\(ep: ep/id eq '([^']+)'"
+            r" and ep/value eq '([^']*)'\)",
             q.get("$filter", ""),
         )
         if not m:

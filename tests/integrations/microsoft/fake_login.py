@@ -130,7 +130,8 @@ class FakeLogin:
                 "verification_uri": "https://microsoft.com/devicelogin",
                 "expires_in": 900,
                 "interval": 0,
-                "message": "To sign in, open https://microsoft.com/devicelogin and enter ABCD-EFGH.",
+                "message": "To sign in, open https://microsoft.com/devicelogin and enter "
+                "ABCD-EFGH.",
             }
         if method == "POST" and path == f"{base}/oauth2/v2.0/token":
             return self._token(form)

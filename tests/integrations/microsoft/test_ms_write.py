@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 
 from fake_graph import FakeGraph
-from ms_support import OWNER, WINDOW, at, book, person, timed
+from ms_support import OWNER, WINDOW, at, book, make_calendar, person, timed
 
 from integrations.google.retry import Backoff
 from integrations.google.sync import MemoryKV
 from integrations.microsoft.calendar import MicrosoftCalendar
 from integrations.microsoft.serializer import FLAG_CATEGORY, PROP_ID, PROP_TAG
-from ms_support import make_calendar
 from planner.actions import Cancel, Decline, Flag, Move
 
 FACILITIES = "facilities@example.com"
@@ -252,8 +251,9 @@ def test_an_existing_category_is_not_an_error(
 
 
 def test_a_bearer_token_rides_on_every_request(backoff: Backoff) -> None:
-    from integrations.microsoft.client import GraphClient
     from ms_support import TZ
+
+    from integrations.microsoft.client import GraphClient
 
     with FakeGraph(owner=OWNER, token="t0ken") as fake:
         client = GraphClient(
