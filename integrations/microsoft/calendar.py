@@ -280,6 +280,12 @@ class MicrosoftCalendar:
         outcomes: list[WriteOutcome | None] = [None] * len(writes)
         try:
             self._apply(writes, outcomes)
+            if self._state is not None and writes:
+                # What the writes taught the cache (new events and their tags) is kept, so
+                # the next tick does not read those tags back from Graph.
+                fresh = self._state.to_json()
+                if fresh != self.kv.get(cache_key(owner)):
+                    self.kv.put(cache_key(owner), fresh)
         except CoachdError as e:
             for i, w in enumerate(writes):
                 if outcomes[i] is None:

@@ -251,3 +251,17 @@ def test_tags_are_read_once_when_the_cache_is_lost(fake_graph: FakeGraph, backof
     fake_graph.clear_log()
     fresh.read(OWNER, WINDOW)
     assert [r.name for r in fake_graph.requests] == ["delta"]
+
+
+def test_tags_of_new_bookings_are_remembered_across_restarts(
+    fake_graph: FakeGraph, kv: MemoryKV, backoff: Backoff
+) -> None:
+    cal = make_calendar(fake_graph, kv, backoff)
+    cal.read(OWNER, WINDOW)
+    b = book("rep@example.com", at(9, 10))
+    cal.apply(OWNER, [b])
+    restarted = make_calendar(fake_graph, kv, backoff)  # same state store, new process
+    fake_graph.clear_log()
+    [ev] = restarted.read(OWNER, WINDOW).events
+    assert ev.id == b.event_id and ev.tag is not None and ev.tag.key == b.key
+    assert [r.name for r in fake_graph.requests] == ["delta"]
