@@ -172,3 +172,62 @@ def test_device_code_is_refused_for_app_only_settings(login: FakeLogin, tmp_path
 def test_incomplete_settings_are_refused(microsoft: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         CalendarSettings.model_validate({"backend": "microsoft", "microsoft": microsoft})
+
+
+def test_certificate_credentials_sign_an_assertion(
+    login: FakeLogin, http: requests.Session, tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "coachd")])
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=3650))
+        .sign(key, hashes.SHA256())
+    )
+    pem = tmp_path / "secrets" / "coachd.pem"
+    pem.parent.mkdir()
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        + cert.public_bytes(serialization.Encoding.PEM)
+    )
+    pem.chmod(0o600)
+    thumbprint = cert.fingerprint(hashes.SHA1()).hex().upper()
+    settings = _settings(
+        login,
+        credentials="certificate",
+        certificate="secrets/coachd.pem",
+        certificate_thumbprint=thumbprint,
+    )
+    source = TokenSource(settings, manager=USER, base_dir=tmp_path, http_client=http)
+    assert source() == login.issued[-1]
+    [grant] = login.grants
+    assert grant["grant_type"] == "client_credentials" and "client_secret" not in grant
+    import jwt
+
+    assertion = jwt.decode(
+        grant["client_assertion"],
+        key.public_key(),
+        algorithms=["RS256", "PS256"],
+        audience=f"{login.host}/{TENANT}/oauth2/v2.0/token",
+    )
+    assert assertion["iss"] == CLIENT_ID == assertion["sub"]
+    pem.chmod(0o644)
+    with pytest.raises(UserError, match="readable by other users"):
+        TokenSource(settings, manager=USER, base_dir=tmp_path, http_client=http)()
