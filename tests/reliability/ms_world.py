@@ -3,6 +3,7 @@ mail through Graph sendMail on the same fake (like GoogleWorld in worlds.py)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sys
@@ -37,6 +38,8 @@ def graph_body(ev: Event, owner: str) -> dict[str, Any]:
     organizer = ev.organizer or owner
     me = next((a for a in ev.attendees if a.email == owner), None)
     body: dict[str, Any] = {
+        # Graph's ids are opaque; these are stable, so a world and its twin name alike.
+        "id": "AAMk" + hashlib.sha1(f"{owner}|{ev.id}".encode()).hexdigest(),
         "subject": ev.title,
         "start": {"dateTime": ev.start.replace(tzinfo=None).isoformat(), "timeZone": zone},
         "end": {"dateTime": ev.end.replace(tzinfo=None).isoformat(), "timeZone": zone},
@@ -69,11 +72,12 @@ def seed_events(demo: Path) -> list[tuple[str, dict[str, Any]]]:
     return _SEEDS[demo]
 
 
-def invite(title: str, organizer: str, start: datetime) -> dict[str, Any]:
+def invite(eid: str, title: str, organizer: str, start: datetime) -> dict[str, Any]:
     """An invitation to the manager, not answered yet (one hour, in the demo's zone)."""
     zone = getattr(start.tzinfo, "key", "UTC")
     end = start + timedelta(hours=1)
     return {
+        "id": eid,
         "subject": title,
         "start": {"dateTime": start.replace(tzinfo=None).isoformat(), "timeZone": zone},
         "end": {"dateTime": end.replace(tzinfo=None).isoformat(), "timeZone": zone},
@@ -104,7 +108,8 @@ class MicrosoftWorld(World):
             self.fake.add_event(person, body)
         day = _now().replace(hour=15, minute=0, second=0, microsecond=0) + timedelta(days=3)
         for i, (title, org) in enumerate(INVITES):
-            self.fake.add_event(MANAGER, invite(title, org, day + timedelta(days=i)))
+            eid = f"AAMkinvite{i:05d}"
+            self.fake.add_event(MANAGER, invite(eid, title, org, day + timedelta(days=i)))
         conf = yaml.safe_load(self.cfg.read_text())
         conf["calendar"] = {
             "backend": "microsoft",
