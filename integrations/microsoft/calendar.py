@@ -92,6 +92,8 @@ class MicrosoftCalendar:
         if state is None:
             cover = Interval(window.start, window.end + self.resync_margin)
             state = self._full_sync(cover)
+        present = set(state.by_transaction())
+        state.tags = {tx: tag for tx, tag in state.tags.items() if tx in present}
         self._fetch_tags(state, warnings)
         fresh = state.to_json()
         if fresh != stored:  # a quiet tick rewrites nothing in the state store
@@ -118,8 +120,10 @@ class MicrosoftCalendar:
             warnings.append(msg)
             return None
 
-    def _delta_pages(self, url: str, what: str, params: Mapping[str, str] | None) -> Any:
-        """Follow nextLinks from `url`; yields nothing, returns (items, deltaLink)."""
+    def _delta_pages(
+        self, url: str, what: str, params: Mapping[str, str] | None
+    ) -> tuple[list[dict[str, Any]], str]:
+        """Every change from `url` on, following nextLinks, and the final deltaLink."""
         items: list[dict[str, Any]] = []
         prefer = {"Prefer": f"odata.maxpagesize={self.page_size}"}
         next_url: str | None = url
@@ -152,7 +156,7 @@ class MicrosoftCalendar:
             if not isinstance(nxt, str) or not nxt:
                 raise RemoteError(f"{what}: a page carried neither nextLink nor deltaLink")
             next_url = nxt
-        raise RemoteError(f"{what}: no deltaLink")  # pragma: no cover - loop always returns
+        raise RemoteError(f"{what}: no deltaLink")
 
     def _full_sync(self, cover: Interval) -> DeltaState:
         params = {
@@ -313,6 +317,11 @@ class MicrosoftCalendar:
         master = self._cached(gid).get("seriesMasterId")
         return master if isinstance(master, str) and master else gid
 
+    def _plain_id(self, w: CalendarWrite) -> str:
+        """The Graph id of the event a write names (an occurrence, not its series)."""
+        tx = self._state.by_transaction() if self._state else {}
+        return tx.get(w.event_id, w.event_id)
+
     def _lookup(self, event_id: str) -> str | None:
         """Find a booking the cache does not hold by coachd's id property (one GET)."""
         flt = (
@@ -414,7 +423,10 @@ class MicrosoftCalendar:
                 what=f"delete {w.event_id}",
             )
         if isinstance(w, Flag):
-            patch = serializer.flag_body(self._cached(gid).get("categories"))
+            # A series master is not in the calendarView cache; its occurrences carry its
+            # categories, and the PATCH must keep them.
+            item = self._cached(gid) or self._cached(self._plain_id(w))
+            patch = serializer.flag_body(item.get("categories"))
             if patch is None:
                 outcomes[i] = WriteOutcome(w, w.event_id)  # flagged already
                 return None

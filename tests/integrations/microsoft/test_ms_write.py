@@ -281,3 +281,23 @@ def test_a_bearer_token_rides_on_every_request(backoff: Backoff) -> None:
 
         with pytest.raises(UserError, match="coachd auth microsoft"):
             bad.read(OWNER, WINDOW)
+
+
+def test_flagging_an_occurrence_flags_its_series_and_keeps_its_categories(
+    fake_graph: FakeGraph, mscal: MicrosoftCalendar
+) -> None:
+    series = _invite(
+        fake_graph,
+        categories=["Green category"],
+        recurrence={
+            "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["wednesday"]},
+            "range": {"type": "noEnd", "startDate": "2027-03-10"},
+        },
+    )
+    first = mscal.read(OWNER, WINDOW).events[0]
+    f = Flag(first.id, "fp", "t", FACILITIES, first.start, "facilities", "r")
+    assert [o.error for o in mscal.apply(OWNER, [f])] == [None]
+    [patch] = fake_graph.calls("events.update")
+    assert patch.path.endswith(str(series["id"]))
+    assert patch.body == {"categories": ["Green category", FLAG_CATEGORY]}
+    assert all(e.flagged for e in mscal.read(OWNER, WINDOW).events)
