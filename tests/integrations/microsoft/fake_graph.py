@@ -39,6 +39,7 @@ import itertools
 import json
 import re
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -137,6 +138,7 @@ class Fault:
     retry_after: float | None = None
     code: str = ""
     drop: bool = False  # run the request, then fail as if the answer was lost
+    delay: float = 0.0  # answer this late (past the client's timeout: a lost answer)
 
 
 class HttpFailure(Exception):
@@ -178,6 +180,7 @@ class FakeGraph:
         self._delta: dict[str, tuple[str, datetime, datetime, int]] = {}
         self._skip: dict[str, tuple[str, datetime, datetime, int, list[dict[str, Any]]]] = {}
         self._lock = threading.RLock()
+        self._late = threading.local()
         self._server: ThreadingHTTPServer | None = None
 
     # --- life cycle --------------------------------------------------------------------------
@@ -275,11 +278,13 @@ class FakeGraph:
         retry_after: float | None = None,
         code: str = "",
         drop: bool = False,
+        delay: float = 0.0,
     ) -> None:
-        """Fail the next `times` requests whose method and path (after /v1.0) match."""
+        """Fail the next `times` requests whose method and path (after /v1.0) match; with
+        `delay`, answer them normally (status 0) but that many seconds late."""
         with self._lock:
             self.faults.append(
-                Fault(method, re.compile(path_regex), status, times, retry_after, code, drop)
+                Fault(method, re.compile(path_regex), status, times, retry_after, code, drop, delay)
             )
 
     def clear_log(self) -> None:
@@ -431,7 +436,16 @@ class FakeGraph:
     def handle(
         self, method: str, raw_path: str, headers: Mapping[str, str], raw: bytes
     ) -> tuple[int, dict[str, str], bytes]:
-        """One HTTP request -> (status, headers, body)."""
+        """One HTTP request -> (status, headers, body), late when a fault says so."""
+        self._late.delay = 0.0
+        answer = self._handle(method, raw_path, headers, raw)
+        if self._late.delay:
+            time.sleep(self._late.delay)
+        return answer
+
+    def _handle(
+        self, method: str, raw_path: str, headers: Mapping[str, str], raw: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
         parts = urlsplit(raw_path)
         h = {k.lower(): v for k, v in headers.items()}
         with self._lock:
@@ -486,6 +500,9 @@ class FakeGraph:
         try:
             route, params = self._route(method, path)
             req.name = route
+            if fault is not None and fault.delay:
+                self._late.delay = fault.delay  # handle() sleeps once the lock is released
+                fault = None
             if fault is not None and not fault.drop:
                 raise _err(fault.status, fault.code or "TooManyRequests", "injected fault")
             try:
@@ -993,12 +1010,15 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         status, headers, body = self.fake.handle(self.command, self.path, dict(self.headers), raw)
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up waiting (a delay fault)
 
     do_GET = do_POST = do_PATCH = do_DELETE = _serve
 

@@ -265,3 +265,12 @@ def test_tags_of_new_bookings_are_remembered_across_restarts(
     [ev] = restarted.read(OWNER, WINDOW).events
     assert ev.id == b.event_id and ev.tag is not None and ev.tag.key == b.key
     assert [r.name for r in fake_graph.requests] == ["delta"]
+
+
+def test_a_read_that_times_out_is_retried(
+    fake_graph: FakeGraph, mscal: MicrosoftCalendar, sleeps: list[float]
+) -> None:
+    fake_graph.add_event(OWNER, timed(at(9, 9), at(9, 10), subject="A"))
+    fake_graph.inject("GET", r"/delta$", 0, delay=1.0)
+    assert [e.title for e in mscal.read(OWNER, WINDOW).events] == ["A"]
+    assert sleeps == [1.0] and len(fake_graph.calls("delta")) == 2

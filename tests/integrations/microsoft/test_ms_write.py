@@ -301,3 +301,14 @@ def test_flagging_an_occurrence_flags_its_series_and_keeps_its_categories(
     assert patch.path.endswith(str(series["id"]))
     assert patch.body == {"categories": ["Green category", FLAG_CATEGORY]}
     assert all(e.flagged for e in mscal.read(OWNER, WINDOW).events)
+
+
+def test_a_create_that_times_out_is_retried_into_the_same_event(
+    fake_graph: FakeGraph, mscal: MicrosoftCalendar, sleeps: list[float]
+) -> None:
+    b = book("rep@example.com", at(9, 10))
+    fake_graph.inject("POST", r"/events$", 0, delay=1.0)  # made, answered after the timeout
+    [o] = mscal.apply(OWNER, [b])
+    assert o.error is None and sleeps == [1.0]
+    assert len(fake_graph.calls("events.create")) == 2
+    assert len(fake_graph.events(OWNER)) == 1
