@@ -27,6 +27,12 @@ Endpoints, as documented (https://learn.microsoft.com/graph/api/...):
   POST /$batch (JSON batching, at most 20 requests, ids unique, relative URLs).
 `{user}` is `me` (the owner) or `users/{address}`. Times go out in the zone named by
 `Prefer: outlook.timezone` (Windows or IANA name), which every calendar request must carry.
+
+Faults (`inject`): a status with an optional Retry-After, for the next n matching requests
+($batch parts included); `drop=True` runs the request and then fails it (the answer was
+lost); `delay=s` answers normally but s seconds late (past the client's timeout). The log
+(`requests`: method, path, query, headers, body, name, status, in_batch) and `calls(name)`
+show what coachd sent; `declines`, `sent_mail` and `master_categories` what it changed.
 """
 
 from __future__ import annotations
