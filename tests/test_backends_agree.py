@@ -31,6 +31,10 @@ for sub in ("integrations/google", "integrations/microsoft"):
 from fake_graph import FakeGraph  # noqa: E402
 from fake_server import FakeGoogle  # noqa: E402
 
+# Planning on the demo depends on the day: `make test` reruns this at tests/instants.txt
+# (DST changes, week 53, a leap day ...), so the backends must agree on those days too.
+pytestmark = pytest.mark.instant
+
 GRAPH_RESPONSE = {
     "accepted": "accepted",
     "tentative": "tentativelyAccepted",
@@ -186,7 +190,6 @@ def test_local_google_and_microsoft_plan_the_demo_alike(
         plans = {"google": _plan(on_google, capsys), "microsoft": _plan(on_graph, capsys)}
         assert not google.violations and not graph.violations, graph.violations
         assert {r.name for r in graph.requests} == {"delta", "getSchedule"}
-    kinds = {a["action"] for a in local}
-    assert {"Book", "Flag", "Keep", "SendEmail"} <= kinds
+    assert any(a["action"] == "Book" for a in local)  # a plan worth comparing
     for name, got in plans.items():
         assert _comparable(got) == _comparable(local), name
