@@ -70,6 +70,16 @@ def open_calendar(loaded: LoadedConfig, kv: Any) -> Calendar:
             base_dir=loaded.base_dir,
             kv=kv,
         )
+    if policy.calendar.backend == "microsoft":
+        from integrations.microsoft.calendar import open_microsoft_calendar
+
+        return open_microsoft_calendar(
+            policy.calendar.microsoft,
+            manager=policy.manager.email,
+            tz=tz,
+            base_dir=loaded.base_dir,
+            kv=kv,
+        )
     from integrations import clock
     from integrations.calendar.ics_bounds import IcsLimits
     from integrations.calendar.local import LocalCalendar
@@ -99,6 +109,15 @@ def open_mailer(loaded: LoadedConfig) -> Mailer:
 
         return open_gmail(
             policy.calendar.google, base_dir=loaded.base_dir, subject=policy.manager.email
+        )
+    if settings.transport == "microsoft":
+        from integrations.microsoft.mail import open_graph_mailer
+
+        return open_graph_mailer(
+            policy.calendar.microsoft,
+            loaded.base_dir,
+            manager=policy.manager.email,
+            tz=policy.manager.tz,
         )
     from integrations.mail.maildir import MaildirMailer
 

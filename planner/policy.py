@@ -443,7 +443,7 @@ class SalesMeetingEmail(Strict):
 class EmailSettings(Strict):
     """How coachd sends its emails and when."""
 
-    transport: Literal["maildir", "smtp", "gmail"] = "maildir"
+    transport: Literal["maildir", "smtp", "gmail", "microsoft"] = "maildir"
     sender: Email = Field(default="coachd@localhost.localdomain", alias="from")
     maildir: MaildirSettings = MaildirSettings()
     smtp: SmtpSettings = SmtpSettings()
@@ -480,6 +480,24 @@ def _size(v: Any) -> int:
     return n
 
 
+class MicrosoftSettings(Strict):
+    """Microsoft 365 through Graph: which app registration, and how it signs in.
+
+    `device_code`: one manager signs in once (`coachd auth microsoft`); `client_secret` or
+    `certificate`: app-only access for an organisation; `none`: loopback test servers only.
+    """
+
+    tenant: str = "organizations"
+    client_id: str = ""
+    credentials: Literal["device_code", "client_secret", "certificate", "none"] = "device_code"
+    client_secret: str | None = None
+    certificate: str | None = None
+    certificate_thumbprint: str | None = None
+    token_cache: str = "secrets/microsoft-token-cache.json"
+    authority_host: str = "https://login.microsoftonline.com"
+    api_endpoint: str | None = None
+
+
 class LocalCalendar(Strict):
     """The vdir folder, and the caps on what one outside .ics file may cost a tick."""
 
@@ -496,12 +514,16 @@ class LocalCalendar(Strict):
         return v
 
 
+_LOOPBACK = r"^http://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?/"
+
+
 class CalendarSettings(Strict):
     """Which calendar coachd reads and writes."""
 
-    backend: Literal["local", "google"] = "local"
+    backend: Literal["local", "google", "microsoft"] = "local"
     local: LocalCalendar = LocalCalendar()
     google: GoogleSettings = GoogleSettings()
+    microsoft: MicrosoftSettings = MicrosoftSettings()
 
     @model_validator(mode="after")
     def _no_credentials_only_on_loopback(self) -> CalendarSettings:
@@ -513,6 +535,32 @@ class CalendarSettings(Strict):
                     "google.credentials: none is only allowed with a loopback "
                     "google.api_endpoint (http://127.0.0.1:PORT/...)"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _microsoft_credentials_complete(self) -> CalendarSettings:
+        m = self.microsoft
+        if self.backend != "microsoft":
+            return self
+        if m.credentials == "none":
+            if not re.match(_LOOPBACK, m.api_endpoint or ""):
+                raise ValueError(
+                    "microsoft.credentials: none is only allowed with a loopback "
+                    "microsoft.api_endpoint (http://127.0.0.1:PORT/...)"
+                )
+            return self
+        if not m.client_id:
+            raise ValueError("microsoft.client_id is required (the app registration's ID)")
+        if m.credentials == "client_secret" and not m.client_secret:
+            raise ValueError(
+                "microsoft.credentials: client_secret needs microsoft.client_secret "
+                "(write it as ${ENV_VAR}, never the secret itself)"
+            )
+        if m.credentials == "certificate" and not (m.certificate and m.certificate_thumbprint):
+            raise ValueError(
+                "microsoft.credentials: certificate needs microsoft.certificate (a PEM file "
+                "with the private key) and microsoft.certificate_thumbprint"
+            )
         return self
 
 
