@@ -168,12 +168,14 @@ class Executor:
             self._log("booked", f"{a.title} {a.start.isoformat()}")
         elif isinstance(a, Move):
             old = self.store.bookings().get(a.key)
-            if old:
-                self.store.put_booking(replace(old, start=a.start, end=a.end))
+            if old and old.event_id == a.event_id:
+                self.store.put_booking(replace(old, start=a.start, end=a.end, status="booked"))
             self._log("moved", f"{a.key} -> {a.start.isoformat()}")
         elif isinstance(a, Cancel):
             old = self.store.bookings().get(a.key)
-            if old:
+            # a Cancel of a declined generation runs beside the Book of the next one, which
+            # already owns the record: only the record of the event removed turns cancelled
+            if old and old.event_id == a.event_id:
                 self.store.put_booking(replace(old, status="cancelled"))
             self._log("cancelled", a.key)
         elif isinstance(a, Decline):
@@ -236,6 +238,7 @@ def _record(b: Book | Remember, status: str) -> BookingRecord:
         rep=b.rep,
         start=b.start,
         end=b.end,
+        person_moved=b.person_moved if isinstance(b, Remember) else False,
     )
 
 

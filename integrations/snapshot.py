@@ -59,10 +59,12 @@ def read_snapshot(
     reps = [r.email for r in policy.team]
     busy_window = Interval(max(now, window.start), window.end)
     rep_busy: dict[str, tuple[Interval, ...]] = {}
+    shows_invites = False
     if reps:
         try:
             b = calendar.busy(reps, busy_window)
             rep_busy = {p: tuple(iv) for p, iv in b.busy.items()}
+            shows_invites = b.shows_invites
             read_errors.update(b.errors)
             warnings.extend(b.warnings)
         except CoachdError as e:
@@ -86,6 +88,7 @@ def read_snapshot(
         notes=notes,
         read_errors=read_errors,
         last_event_count=last_count if isinstance(last_count, int) else None,
+        rep_busy_shows_invites=shows_invites,
     )
     return SnapshotRead(snapshot=snapshot, warnings=warnings)
 

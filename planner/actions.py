@@ -34,7 +34,8 @@ class Book:
 
 @dataclass(frozen=True)
 class Move:
-    """Move a coachd event that nobody touched to a new time."""
+    """Move a coachd event that nobody touched to a new time, keeping its identity (id, key,
+    generation): the guests get one update, not a cancellation and a new invitation."""
 
     key: str
     event_id: str
@@ -69,6 +70,7 @@ class Remember:
     start: datetime
     end: datetime
     reason: str
+    person_moved: bool = False
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,7 @@ class BookingRecord:
 
     status: `booked` (written and confirmed), `pending` (intent recorded, write not confirmed),
     `deleted` (someone deleted it; coachd noticed), `cancelled` (coachd removed it).
+    `person_moved`: a person moved it since coachd placed it, so coachd never moves it again.
     """
 
     key: str
@@ -109,6 +110,7 @@ class BookingRecord:
     rep: str | None
     start: datetime
     end: datetime
+    person_moved: bool = False
 
 
 @dataclass(frozen=True)
@@ -147,3 +149,6 @@ class Snapshot:
     notes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     read_errors: Mapping[str, str] = field(default_factory=dict)
     last_event_count: int | None = None
+    # whether a rep's busy time includes their copy of coachd's invitations (Google's
+    # free/busy does; the local backend writes no copies)
+    rep_busy_shows_invites: bool = False
