@@ -145,8 +145,8 @@ def _clash(
         if not b.overlaps(span):
             continue
         if snapshot.rep_busy_shows_invites and b.contains(span):
-            # Google's free/busy counts the rep's own copy of this block: a span covering
-            # it says nothing; only a meeting that sticks out of it is a clash
+            # Google's free/busy counts the rep's own copy of this block, so a span covering
+            # it says nothing (their new meeting there is invisible; their decline is not)
             continue
         return f"{rep.name} is now busy then"
     return None
