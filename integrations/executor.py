@@ -43,6 +43,8 @@ from planner.model import BookingRecord, Decision
 
 log = logging.getLogger(__name__)
 
+NEEDS_YOU = "needs_you"  # the state key holding the last tick's "needs you" list
+
 
 @dataclass
 class TickReport:
@@ -99,7 +101,14 @@ class Executor:
             if isinstance(a, Notice):
                 log.info("note: %s", a.reason)
         emails = [a for a in actions if isinstance(a, SendEmail)]
+        needs = [
+            {"what": a.needs_you, "text": a.reason, "options": list(a.options)}
+            for a in actions
+            if isinstance(a, Notice) and a.needs_you
+        ]
         with self.store.batch():
+            # what the manager must decide, as of this tick, for `coachd status`
+            self.store.put(NEEDS_YOU, {"at": self.now.isoformat(), "items": needs})
             self._remember([a for a in actions if isinstance(a, Remember)])
             leftovers = self.outbox.leftovers(self.now, {a.key for a in emails})
             if emails:

@@ -182,6 +182,13 @@ class Ctx:
         self.board.place(Interval(start.astimezone(UTC), end.astimezone(UTC)))
         return action
 
+    def report(
+        self, what: str, why: str, options: tuple[str, ...] = (), rep: str | None = None
+    ) -> None:
+        """Tell the manager about coaching that could not be booked (a skip and a NeedsYou)."""
+        self.plan.skipped.append(f"{what}: {why}")
+        self.plan.needs.append(NeedsYou(what=what, why=why, options=options, rep=rep))
+
     def rep_name(self, email: str | None) -> str:
         rep = self.policy.rep(email) if email else None
         return rep.name if rep else (email or "the team")

@@ -31,7 +31,7 @@ import logging
 from datetime import datetime, timedelta
 
 from planner.actions import Book
-from planner.blocks import Block, CoachingAction, CoachingPlan, Ctx, fmt_when
+from planner.blocks import Block, CoachingAction, CoachingPlan, Ctx, NeedsYou, fmt_when
 from planner.fixed_blocks import plan_call_reviews, plan_huddles, plan_sales_meetings, topic_for
 from planner.kpi import weeks_below_by_rep
 from planner.lifecycle import find_troubles, protected_time, resolve
@@ -139,6 +139,14 @@ def plan_coaching(policy: Policy, snapshot: Snapshot, now: datetime) -> Coaching
     for rec in deleted_by_someone(ex):
         if rec.key not in rebooked and rec.key not in gone:
             reconciled.append(remember_deleted(rec, _deleted_reason(policy, rec)))
+
+    # whatever else could not be booked (a busy fixed time, no ride-along day) needs the
+    # manager too: every skip is reported, never only logged
+    reported = {f"{n.what}: {n.why}" for n in plan.needs}
+    for line in plan.skipped:
+        if line not in reported:
+            what, _, why = line.partition(": ")
+            plan.needs.append(NeedsYou(what=what, why=why or "could not be booked"))
 
     books = sorted((a for a in plan.actions if isinstance(a, Book)), key=lambda b: (b.start, b.key))
     plan.actions = [*reconciled, *books]

@@ -8,7 +8,7 @@ autoescape them and the renderer strips control characters from subjects.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -309,9 +309,14 @@ def schedule(policy: Policy, blocks: Iterable[Block], start: datetime, end: date
 
 
 def summary_context(
-    policy: Policy, snapshot: Snapshot, due: datetime, blocks: Sequence[Block]
+    policy: Policy,
+    snapshot: Snapshot,
+    due: datetime,
+    blocks: Sequence[Block],
+    needs: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The weekly summary: scorecard, who is below and for how long, coach-up/out, schedule."""
+    """The weekly summary: scorecard, who is below and for how long, coach-up/out, schedule,
+    and the coaching that needs the manager (`needs`: what, why, options)."""
     tz = policy.manager.tz
     day = due.astimezone(tz).date()
     up_to = last_complete_week(day)
@@ -382,6 +387,7 @@ def summary_context(
             f"{fmt_short_day((sched_end - timedelta(days=1)).astimezone(tz).date())}"
         ),
         "audit": summary_audit(policy, snapshot, up_to),
+        "needs": [dict(n) for n in needs],
     }
 
 
@@ -420,9 +426,14 @@ def _decision_row(policy: Policy, d: Decision) -> dict[str, Any]:
 
 
 def digest_context(
-    policy: Policy, decisions: Sequence[Decision], since: datetime, until: datetime
+    policy: Policy,
+    decisions: Sequence[Decision],
+    since: datetime,
+    until: datetime,
+    needs: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The triage digest: what was declined (or delegated) and flagged in [since, until)."""
+    """The triage digest: what was declined (or delegated) and flagged in [since, until), and
+    the coaching that needs the manager (`needs`: what, why, options)."""
     tz = policy.manager.tz
     ordered = sorted(decisions, key=lambda d: (d.start or d.decided_at, d.event_id))
     declined = [_decision_row(policy, d) for d in ordered if d.action in ("decline", "delegate")]
@@ -444,6 +455,7 @@ def digest_context(
         "counts": {"declined": len(declined), "flagged": len(flagged)},
         "declines_capped": bool(per_tick) and max(per_tick.values()) >= cap,
         "max_declines_per_tick": cap,
+        "needs": [dict(n) for n in needs],
     }
 
 

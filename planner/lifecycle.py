@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from planner.actions import Cancel, Move
-from planner.blocks import Block, Ctx, NeedsYou, fmt_when
+from planner.blocks import Block, Ctx, fmt_when
 from planner.model import Event, Snapshot
 from planner.one_on_ones import candidate_days, find_slot, rep_declined, rep_duration
 from planner.options import options_for
@@ -230,14 +230,11 @@ def resolve(ctx: Ctx, troubles: list[Trouble]) -> list[Cancel | Move]:
         else:
             ctx.plan.blocks.append(_block(ctx, ev, ev.start, ev.end))
             why = f"{t.why}, and no other time in {tag.period} has both free; it stays"
-        ctx.plan.skipped.append(f"1:1 with {rep.name} on {when}: {why}")
-        ctx.plan.needs.append(
-            NeedsYou(
-                what=f"1:1 with {rep.name} on {when}",
-                why=why,
-                options=options_for(ctx, rep.email, candidates, win, length, avoid) if win else (),
-                rep=rep.email,
-            )
+        ctx.report(
+            f"1:1 with {rep.name} on {when}",
+            why,
+            options_for(ctx, rep.email, candidates, win, length, avoid) if win else (),
+            rep.email,
         )
     return out
 

@@ -262,14 +262,11 @@ def _serve(
                 f"{win[0]:%H:%M}-{win[1]:%H:%M} where both are free within the buffer and the "
                 "daily coaching cap"
             )
-            ctx.plan.skipped.append(f"1:1 with {rep.name} in {period.label}: {why}")
-            ctx.plan.needs.append(
-                NeedsYou(
-                    what=f"1:1 with {rep.name} in {period.label}",
-                    why=why,
-                    options=options_for(ctx, rep.email, candidates, win, length),
-                    rep=rep.email,
-                )
+            ctx.report(
+                f"1:1 with {rep.name} in {period.label}",
+                why,
+                options_for(ctx, rep.email, candidates, win, length),
+                rep.email,
             )
         return None
     d = local_day(slot.start, ctx.tz)
