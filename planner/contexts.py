@@ -198,11 +198,44 @@ def new_hire(policy: Policy, rep: Rep, today: date) -> dict[str, Any] | None:
     weeks_in = (today - rep.start_date).days // 7
     if weeks_in >= ramp:
         return None
+    week = weeks_in + 1
+    milestones = [
+        {
+            "week": m.week,
+            "goal": m.goal,
+            "status": "past" if m.week < week else ("now" if m.week == week else "ahead"),
+        }
+        for m in sorted(policy.coaching.ramp_milestones, key=lambda m: m.week)
+    ]
     return {
         "start_date": fmt_day(rep.start_date),
-        "week": weeks_in + 1,
+        "week": week,
         "ramp_weeks": ramp,
         "weeks_left": ramp - weeks_in,
+        "milestones": milestones,
+    }
+
+
+def conversation(policy: Policy, cells: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The coach-up or coach-out conversation a rep's below-standard streak calls for, or None.
+
+    `cells` are the rep's KPI rows (name, weeks_below); the longest streak decides, and the
+    KPIs on a streak at least `coach_up_after` long are named with theirs.
+    """
+    std = policy.coaching.standards
+    worst = max((int(c["weeks_below"]) for c in cells), default=0)
+    if worst < std.coach_up_after:
+        return None
+    out = worst >= std.coach_out_after
+    return {
+        "kind": "coach-out" if out else "coach-up",
+        "weeks": worst,
+        "after": std.coach_out_after if out else std.coach_up_after,
+        "kpis": [
+            {"name": c["name"], "weeks_below": c["weeks_below"]}
+            for c in sorted(cells, key=lambda c: -int(c["weeks_below"]))
+            if int(c["weeks_below"]) >= std.coach_up_after
+        ],
     }
 
 
@@ -280,7 +313,8 @@ def agenda_context(
         "goals": list(rep.goals) if rep else [],
         "action_items": list(snapshot.notes.get(rep_email, ())),
         "ride_along": ride_along(policy, snapshot, rep_email, now, blocks),
-        "new_hire": new_hire(policy, rep, now.astimezone(tz).date()) if rep else None,
+        "new_hire": new_hire(policy, rep, meeting_day) if rep else None,
+        "conversation": conversation(policy, kpis),
     }
 
 

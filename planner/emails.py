@@ -288,6 +288,13 @@ def sample_policy() -> Policy:
                 {"id": "meetings", "name": "Meetings set", "minimum": 8, "goal": 12},
                 {"id": "win_rate", "name": "Win rate", "unit": "%", "minimum": 20, "goal": 30},
             ],
+            "coaching": {
+                "ramp_milestones": [
+                    {"week": 4, "goal": "Runs discovery calls alone"},
+                    {"week": 8, "goal": "Books 8 meetings a week"},
+                    {"week": 12, "goal": "Meets every minimum standard"},
+                ]
+            },
         }
     )
 

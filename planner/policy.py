@@ -309,6 +309,13 @@ class Standards(Strict):
     coach_out_after: int = Field(default=6, ge=1)
 
 
+class RampMilestone(Strict):
+    """What a new hire should reach by a week of their ramp (shown in their 1:1 agenda)."""
+
+    week: int = Field(ge=1, le=104)
+    goal: str
+
+
 class Coaching(Strict):
     """Which coaching blocks to book, how often and where in the week."""
 
@@ -317,6 +324,7 @@ class Coaching(Strict):
     max_per_day: Duration = timedelta(hours=4)
     slot_step: Duration = timedelta(minutes=15)
     ramp_weeks: int = Field(default=12, ge=0)
+    ramp_milestones: list[RampMilestone] = Field(default_factory=list)
     standards: Standards = Standards()
     one_on_one: OneOnOne = OneOnOne()
     ride_along: RideAlong = RideAlong()
