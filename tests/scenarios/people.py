@@ -143,7 +143,10 @@ class LocalPeople:
             ev.add("X-MICROSOFT-CDO-BUSYSTATUS", "OOF")
         if organizer:
             ev.add("ORGANIZER", f"mailto:{organizer}")
-            ev.add("ATTENDEE", f"mailto:{self.manager}", parameters={"PARTSTAT": "ACCEPTED"})
+            answer = (
+                str(kw.get("answer", "accepted")).upper().replace("NEEDSACTION", "NEEDS-ACTION")
+            )
+            ev.add("ATTENDEE", f"mailto:{self.manager}", parameters={"PARTSTAT": answer})
         self._write(self.manager, uid, ev)
 
     def rep_busy(self, rep: str, start: datetime, end: datetime) -> None:
@@ -224,7 +227,11 @@ class GooglePeople:
             body["organizer"] = {"email": organizer}
             body["attendees"] = [
                 {"email": organizer, "organizer": True, "responseStatus": "accepted"},
-                {"email": self.manager, "self": True, "responseStatus": "accepted"},
+                {
+                    "email": self.manager,
+                    "self": True,
+                    "responseStatus": kw.get("answer", "accepted"),
+                },
             ]
         self.fake.add_event("primary", body)
 
