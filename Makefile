@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/plan_scale.py
 	$(BIN)/python bench/api_economy.py
 	$(BIN)/python bench/history.py
+	$(BIN)/python bench/quarter.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
