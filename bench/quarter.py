@@ -349,8 +349,8 @@ def main() -> None:
                 (
                     label,
                     rep.name,
-                    f"{len(got)}/{len(mondays)}",
-                    f"{len(got) / len(mondays):.0%}",
+                    f"{len(got)}/{len(mine)}",
+                    f"{len(got) / len(mine):.0%}",
                     len(missed) - len(quiet),
                     len(quiet),
                 )
