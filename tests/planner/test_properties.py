@@ -138,6 +138,7 @@ def test_every_rep_gets_a_one_on_one_whenever_a_slot_exists(world: World) -> Non
                 first = max(nxt, first + timedelta(weeks=1))
                 mine = [b for b in mine if b > got[-1]]
                 continue
+            tried = False
             for d in days(max(first, today), min(p_end, last + timedelta(days=1))):
                 ok_day = (
                     WEEKDAYS[d.weekday()] in cfg.days
@@ -146,6 +147,7 @@ def test_every_rep_gets_a_one_on_one_whenever_a_slot_exists(world: World) -> Non
                 )
                 if not ok_day or lo >= hi:
                     continue
+                tried = True
                 wall = datetime.combine(d, lo)
                 while wall.time() < hi and wall.date() == d:
                     start = wall.replace(tzinfo=tz)
@@ -159,6 +161,11 @@ def test_every_rep_gets_a_one_on_one_whenever_a_slot_exists(world: World) -> Non
                             f"but {start} was free"
                         )
                     wall += step
+            if tried and p_end <= last + timedelta(days=1):
+                # no slot in a whole period inside the horizon: the manager hears of it
+                assert any(n.rep == rep.email for n in plan.needs), (
+                    f"{rep.email}: period from {first} missed without a report"
+                )
             first = p_end
 
 
