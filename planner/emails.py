@@ -473,13 +473,15 @@ def preview_context(
     kind: str,
     bookings: Sequence[Block],
     rep: str | None = None,
+    needs: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """The context `kind` would have if it were sent now, ignoring due times (`coachd preview`).
 
     agenda: the rep's next one-on-one among `bookings` (the first rep when `rep` is None), or
     a 30-minute placeholder tomorrow at the same time when none is booked. digest: today's
     window even when empty. sales_meeting: the next sales meeting, or a placeholder with the
-    first topic. Raises KeyError for an unknown kind, ValueError for an unknown rep.
+    first topic. `needs` (planner.blocks.NeedsYou) go into the summary and the digest.
+    Raises KeyError for an unknown kind, ValueError for an unknown rep.
     """
     blocks = list({b.key: b for b in bookings}.values())
     ahead = sorted((b for b in blocks if b.start > now), key=lambda b: b.start)
@@ -495,7 +497,9 @@ def preview_context(
             )
         return agenda_context(policy, snapshot, now, block, blocks)
     if kind == "summary":
-        return summary_context(policy, snapshot, summary_due(policy, now), blocks)
+        return summary_context(
+            policy, snapshot, summary_due(policy, now), blocks, needs_rows(needs)
+        )
     if kind == "digest":
         tz = policy.manager.tz
         due = local_dt(now.astimezone(tz).date(), policy.email.digest.time, tz)
@@ -505,7 +509,7 @@ def preview_context(
             for d in snapshot.decisions.values()
             if d.action in _REPORTED and since <= d.decided_at < due
         ]
-        return digest_context(policy, news, since, due)
+        return digest_context(policy, news, since, due, needs_rows(needs))
     if kind == "sales_meeting":
         meeting = next((b for b in ahead if b.kind == "sales_meeting"), None)
         if meeting is None:
