@@ -260,7 +260,7 @@ def _serve(
             why = (
                 f"no free {dur(length)} slot on {', '.join(day_label(d) for d in candidates)} "
                 f"{win[0]:%H:%M}-{win[1]:%H:%M} where both are free within the buffer and the "
-                "daily coaching cap"
+                f"daily coaching cap ({busy_side(ctx, rep, candidates, win, length)})"
             )
             ctx.report(
                 f"1:1 with {rep.name} in {period.label}",
@@ -294,6 +294,34 @@ def _serve(
     if state == "deleted":
         rebooked.add(key)
     return d
+
+
+def busy_side(
+    ctx: Ctx, rep: Rep, candidates: list[date], win: tuple[time, time], length: timedelta
+) -> str:
+    """Which side was busy on the days tried, in words, for a report."""
+    step = ctx.policy.coaching.slot_step
+    capped = manager_free = rep_free = 0
+    for d in candidates:
+        if not ctx.board.fits_cap(d, length):
+            capped += 1
+            continue
+        for slot in day_slots(d, win[0], win[1], length, step, ctx.tz):
+            if not ctx.in_horizon(slot):
+                continue
+            if ctx.board.manager_free(slot):
+                manager_free += 1
+            if ctx.board.rep_free(rep.email, slot):
+                rep_free += 1
+    if capped == len(candidates):
+        return "every one of those days already holds the daily coaching cap"
+    if manager_free == 0 and rep_free == 0:
+        return f"you and {rep.name} are both busy throughout"
+    if manager_free == 0:
+        return "you are busy throughout"
+    if rep_free == 0:
+        return f"{rep.name} is busy throughout"
+    return f"{rep.name} is busy whenever you are free"
 
 
 def day_label(d: date) -> str:

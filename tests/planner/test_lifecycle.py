@@ -272,6 +272,7 @@ def test_no_slot_is_reported_with_options_where_only_unprotected_meetings_are() 
     assert not [a for a in plan.actions if isinstance(a, Book)]
     (need,) = plan.needs
     assert need.rep == ANA and "no free 30m slot" in need.why
+    assert "(you are busy throughout)" in need.why
     assert len(need.options) == 3 and all("'Vendor expo'" in o for o in need.options)
     # a protected meeting is never offered
     own = [event(at(d, 8), at(d, 17), "Offsite") for d in week]
