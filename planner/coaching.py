@@ -41,9 +41,9 @@ from planner.periods import horizon
 from planner.policy import Policy
 from planner.reconcile import adopt, deleted_by_someone, index, remember_deleted, unwanted
 from planner.ride_alongs import plan_ride_alongs, sales_meeting_days
-from planner.slots import Board, local_day
+from planner.slots import Board, local_day, to_utc
 from planner.time_off import day_spans, holidays_between, is_out_of_office, region_of
-from planner.timeutil import week_monday
+from planner.timeutil import any_overlap, week_monday
 
 __all__ = ["Block", "CoachingPlan", "plan_coaching"]
 
@@ -125,7 +125,15 @@ def plan_coaching(policy: Policy, snapshot: Snapshot, now: datetime) -> Coaching
         board.place(ev.interval)
         if ev.end > now and ev.start < hz.end:
             plan.blocks.append(_existing_block(ctx, ev))
-            if ev.start > now and board.meetings_overlap(ev.interval):
+            if ev.start > now and any_overlap(to_utc(ev.interval), ctx.protected):
+                # something coachd must not touch (a protected meeting, time off) sits on a
+                # block it does not move: the manager chooses, so it is a "needs you"
+                ctx.report(
+                    f"{ev.title} on {fmt_when(ev.start, tz)}",
+                    _conflict(ctx, snapshot, ev, protected=True),
+                    rep=ev.tag.rep,
+                )
+            elif ev.start > now and board.meetings_overlap(ev.interval):
                 plan.conflicts.append(_conflict(ctx, snapshot, ev))
 
     reconciled += stale
@@ -192,13 +200,19 @@ def _existing_block(ctx: Ctx, ev: Event) -> Block:
     )
 
 
-def _conflict(ctx: Ctx, snapshot: Snapshot, block: Event) -> str:
+def _conflict(ctx: Ctx, snapshot: Snapshot, block: Event, *, protected: bool = False) -> str:
     """A sentence naming the meetings that now overlap an existing coaching block."""
     others = [
         ev.title or "(untitled)"
         for ev in snapshot.events
         if ev.tag is None and ev.blocks_time() and ev.interval.overlaps(block.interval)
     ]
+    if protected:
+        what = "; ".join(repr(t) for t in others) or "your time off (a holiday or out of office)"
+        return (
+            f"{what} now overlaps it, which coachd never declines or books over; it leaves "
+            "this block where it is (it moves only one-on-ones nobody moved): keep one of them"
+        )
     return (
         f"{block.title} on {fmt_when(block.start, ctx.tz)} overlaps: "
         f"{'; '.join(repr(t) for t in others)} (left in place; triage decides about the other)"

@@ -150,7 +150,29 @@ def test_a_block_a_person_moved_stays_even_onto_a_clash() -> None:
     s = add(s, event(to, to + timedelta(minutes=30), "Dentist"))
     plan, _ = tick(pol, s)
     assert not [a for a in plan.actions if isinstance(a, Move | Book | Cancel)]
-    assert plan.conflicts
+    (need,) = plan.needs
+    assert need.rep == ANA and "'Dentist' now overlaps it" in need.why
+
+
+def test_a_protected_meeting_on_a_ride_along_needs_the_manager() -> None:
+    pol = policy(
+        TEAM,
+        horizon="1 week",
+        huddle={"enabled": False},
+        sales_meeting={"enabled": False},
+        call_review={"enabled": False},
+        one_on_one={"days": ["tue"]},
+    )
+    s, _ = Snapshot(window=snapshot_window(pol, MON)), None
+    plan, s = tick(pol, s)
+    (ride,) = [a for a in plan.actions if isinstance(a, Book) and a.kind == "ride_along"]
+    s = add(s, event(ride.start, ride.start + timedelta(hours=1), "Board prep"))
+    plan, _ = tick(pol, s)
+    assert not [a for a in plan.actions if isinstance(a, Move | Book | Cancel)]
+    (need,) = plan.needs
+    assert (
+        need.what.startswith("Ride-along: Ana on ") and "'Board prep' now overlaps it" in need.why
+    )
 
 
 def test_a_past_block_is_never_touched() -> None:
