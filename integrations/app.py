@@ -221,11 +221,19 @@ def run_tick(
     reps = [r.email for r in policy.team]
     cached = busy_cache.load(kv, reps, now)
     if cached is not None:
-        read.snapshot = replace(read.snapshot, rep_busy=cached)
+        read.snapshot = replace(
+            read.snapshot, rep_busy=cached, rep_busy_shows_invites=busy_cache.shows_invites(kv)
+        )
     actions = plan(policy, read.snapshot, now, force=force)
     if reps and needs_rep_busy(actions):
         read = add_rep_busy(policy, cal, read, now)
-        busy_cache.save(kv, read.snapshot.rep_busy, read.snapshot.read_errors, now)
+        busy_cache.save(
+            kv,
+            read.snapshot.rep_busy,
+            read.snapshot.read_errors,
+            now,
+            shows_invites=read.snapshot.rep_busy_shows_invites,
+        )
         actions = plan(policy, read.snapshot, now, force=force)
     result = TickResult(snapshot=read.snapshot, actions=actions, warnings=read.warnings)
     if dry_run:

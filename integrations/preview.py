@@ -66,8 +66,16 @@ def render_preview(
             snapshot = read_current(
                 loaded, store, now, open_calendar(loaded, OverlayKV(store))
             ).snapshot
-        blocks = plan_coaching(p, snapshot, now).blocks
-        context = preview_context(p, snapshot, now, kind, blocks, rep=rep.lower() if rep else None)
+        coaching = plan_coaching(p, snapshot, now)
+        context = preview_context(
+            p,
+            snapshot,
+            now,
+            kind,
+            coaching.blocks,
+            rep=rep.lower() if rep else None,
+            needs=coaching.needs,
+        )
     rendered = open_renderer(loaded).render(kind, context)
     if html:
         return rendered.html

@@ -214,7 +214,9 @@ class MicrosoftCalendar:
     def busy(self, people: Sequence[str], window: Interval) -> BusyRead:
         """Each person's busy intervals from getSchedule (20 people and < 62 days a call);
         an error for one schedule (or a failed call) marks only the people it concerns."""
-        result = BusyRead(busy={p: [] for p in people})
+        # Exchange puts coachd's invitations on the guests' calendars (tentative until they
+        # answer), so their schedules show them, as Google's free/busy does.
+        result = BusyRead(busy={p: [] for p in people}, shows_invites=True)
         spans: list[Interval] = []
         t = window.start
         while t < window.end:
