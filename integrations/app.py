@@ -30,6 +30,7 @@ from integrations.state import StateStore
 from planner.actions import Action, Book, Move
 from planner.model import Snapshot
 from planner.plan import plan
+from planner.policy import Policy
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +187,21 @@ def needs_rep_busy(actions: list[Action]) -> bool:
     return any(isinstance(a, Book | Move) for a in actions)
 
 
+def _fresh_busy(
+    policy: Policy, cal: Calendar, read: SnapshotRead, now: datetime, kv: Any
+) -> SnapshotRead:
+    """The snapshot with the reps' busy times read now, and kept in the busy cache."""
+    read = add_rep_busy(policy, cal, read, now)
+    busy_cache.save(
+        kv,
+        read.snapshot.rep_busy,
+        read.snapshot.read_errors,
+        now,
+        shows_invites=read.snapshot.rep_busy_shows_invites,
+    )
+    return read
+
+
 @dataclass
 class TickResult:
     """One tick: what was read, what was planned, and (unless a dry run) what happened."""
@@ -215,25 +231,23 @@ def run_tick(
     start_budget = getattr(cal, "start_budget", None)
     if callable(start_budget):
         start_budget()  # the local backend's per-tick reading budget
-    # Planned first with the reps' cached busy times (or every rep free); only a plan that
-    # books or moves needs them fresh, so a quiet tick makes no free/busy request.
+    # Planned first with the reps' cached busy times; only a plan that books or moves needs
+    # them fresh, so a quiet tick makes no free/busy request. The cache lives at most
+    # busy_cache.MAX_AGE: past that they are read again, so a rep's new meeting on a booked
+    # one-on-one is seen (and the block moved) within that time even on a quiet calendar.
     read = read_current(loaded, store, now, cal, with_busy=False)
     reps = [r.email for r in policy.team]
     cached = busy_cache.load(kv, reps, now)
+    fresh = False
     if cached is not None:
         read.snapshot = replace(
             read.snapshot, rep_busy=cached, rep_busy_shows_invites=busy_cache.shows_invites(kv)
         )
+    elif reps:
+        read, fresh = _fresh_busy(policy, cal, read, now, kv), True
     actions = plan(policy, read.snapshot, now, force=force)
-    if reps and needs_rep_busy(actions):
-        read = add_rep_busy(policy, cal, read, now)
-        busy_cache.save(
-            kv,
-            read.snapshot.rep_busy,
-            read.snapshot.read_errors,
-            now,
-            shows_invites=read.snapshot.rep_busy_shows_invites,
-        )
+    if reps and not fresh and needs_rep_busy(actions):
+        read = _fresh_busy(policy, cal, read, now, kv)
         actions = plan(policy, read.snapshot, now, force=force)
     result = TickResult(snapshot=read.snapshot, actions=actions, warnings=read.warnings)
     if dry_run:
