@@ -13,6 +13,7 @@ from planner.actions import Action, Hold, Notice
 from planner.brakes import brake_reason
 from planner.coaching import plan_coaching
 from planner.emails import plan_emails
+from planner.invitations import plan_invitations
 from planner.leadership import plan_leadership_report
 from planner.model import Snapshot
 from planner.policy import Policy
@@ -36,6 +37,7 @@ def plan(policy: Policy, snapshot: Snapshot, now: datetime, *, force: bool = Fal
     blocks = [Interval(b.start, b.end) for b in coaching.blocks]
     triage = plan_triage(policy, snapshot, now, blocks)
     emails = [
+        *plan_invitations(policy, snapshot, coaching.actions),
         *plan_emails(policy, snapshot, now, coaching.blocks),
         *plan_leadership_report(policy, snapshot, now),
     ]

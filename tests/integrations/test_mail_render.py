@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from integrations.mail.render import (
-    BUILTIN_DIR,
     Renderer,
     TemplateError,
     check_templates,
     one_line,
 )
+from integrations.resources import templates_dir
 from planner.emails import KINDS, sample_context
 
 
@@ -21,7 +21,7 @@ def test_builtin_templates_exist_for_every_kind_and_pass_the_check() -> None:
     r = Renderer()
     for kind in KINDS:
         for suffix in (".subject.txt", ".txt", ".html"):
-            assert (BUILTIN_DIR / f"{kind}{suffix}").is_file()
+            assert (templates_dir() / f"{kind}{suffix}").is_file()
     mine = {k: sample_context(k) for k in KINDS}
     assert check_templates(r, mine) == []
 
