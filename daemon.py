@@ -59,28 +59,21 @@ def _out(text: str = "") -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from integrations.demo import write_config, write_demo
+    from integrations.cli.init import run
 
-    target = Path(args.dir)
-    target.mkdir(parents=True, exist_ok=True)
-    if args.demo:
-        write_demo(target, clock.now().date())
-        _out(f"Wrote a demo to {target}/: config.yaml, calendar/, kpis.csv, notes/.")
-        _out(f"Next: cd {target} && coachd plan")
-    else:
-        path = write_config(target)
-        _out(f"Wrote {path}. Edit it, then run: coachd check")
-    return 0
+    return run(args, clock.now().date(), _out)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from integrations.config_file import check_files, file_warnings
+    from integrations.first_run import placeholder_errors
     from integrations.mail.render import check_templates
 
     loaded = load_policy(Path(args.config))
     for w in file_warnings(loaded):
         _out(f"warning: {w}")
     problems = list(check_files(loaded))
+    problems += placeholder_errors(loaded)
     problems += check_templates(open_renderer(loaded))
     if problems:
         for line in problems:
@@ -521,8 +514,9 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     p = add("init", cmd_init, "write a commented config.yaml (--demo: a demo team and calendar)")
-    p.add_argument("dir", nargs="?", default=".")
-    p.add_argument("--demo", action="store_true")
+    from integrations.cli.init import add_arguments as init_arguments
+
+    init_arguments(p)
     add("check", cmd_check, "validate config.yaml and the templates")
     p = add("plan", cmd_plan, "dry run: the actions one tick would take, with reasons")
     p.add_argument("--json", action="store_true")
