@@ -31,7 +31,13 @@ PLACEHOLDER_BOSS = "your.boss@example.com"
 PLACEHOLDER_REP_NAME = "Rep Name"
 PLACEHOLDER_REP_EMAIL = "rep@example.com"
 PLACEHOLDERS = frozenset(
-    {PLACEHOLDER_NAME, PLACEHOLDER_EMAIL, PLACEHOLDER_BOSS, PLACEHOLDER_REP_NAME, PLACEHOLDER_REP_EMAIL}
+    {
+        PLACEHOLDER_NAME,
+        PLACEHOLDER_EMAIL,
+        PLACEHOLDER_BOSS,
+        PLACEHOLDER_REP_NAME,
+        PLACEHOLDER_REP_EMAIL,
+    }
 )
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -76,7 +82,9 @@ def read_team_csv(path: Path) -> tuple[Member, ...]:
         if not name and not email:
             continue
         if not name or not _EMAIL.match(email):
-            raise UserError(f"{path}:{n}: need a name and an email address (got {name!r}, {email!r})")
+            raise UserError(
+                f"{path}:{n}: need a name and an email address (got {name!r}, {email!r})"
+            )
         if email in seen:
             raise UserError(f"{path}:{n}: {email} is listed twice")
         start = clean.get("start_date", "")
@@ -95,7 +103,7 @@ def parse_member(text: str) -> Member:
         r"\s*([^,]+?)\s*,\s*([^,\s]+)\s*", text
     )
     if not m or not _EMAIL.match(m.group(2)):
-        raise UserError(f"--rep {text!r}: write it as \"Name <name@company.com>\"")
+        raise UserError(f'--rep {text!r}: write it as "Name <name@company.com>"')
     return Member(name=m.group(1), email=m.group(2).lower())
 
 
@@ -112,7 +120,9 @@ def _team_yaml(team: Sequence[Member]) -> str:
         lines.append(f"    email: {_q(m.email)}")
         if m.start_date:
             lines.append(f"    start_date: {m.start_date}               # new hire: ramping")
-        lines.append("    goals: []                            # e.g. - Close 3 new logos this quarter")
+        lines.append(
+            "    goals: []                            # e.g. - Close 3 new logos this quarter"
+        )
     return "\n".join(lines) + "\n"
 
 
