@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO   ?= demo
 
-.PHONY: demo test test-slow test-packaging lint bench clean chromium
+.PHONY: demo test test-instants test-slow test-packaging lint bench clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,14 @@ demo: $(STAMP)
 	@test -f $(DEMO)/config.yaml || $(BIN)/coachd init $(DEMO) --demo
 	cd $(DEMO) && ../$(BIN)/coachd check && ../$(BIN)/coachd run
 
-## test: set up, then lint, type-check and run the test suite
+## test: set up, then lint, type-check and run the test suite, then rerun the tests that
+## plan on the demo at the instants in tests/instants.txt (DST days, week 53, a leap day ...)
 test: $(STAMP) lint chromium
 	$(BIN)/python -m pytest
+	$(BIN)/python tests/run_at_instants.py
+
+test-instants: $(STAMP)
+	$(BIN)/python tests/run_at_instants.py
 
 # Headless Chromium measures the emails' rendered width; installed from Debian when we are
 # root with apt, else the width test skips (and says so).

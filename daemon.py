@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -60,8 +60,12 @@ def _out(text: str = "") -> None:
 
 def cmd_init(args: argparse.Namespace) -> int:
     from integrations.cli.init import run
+    from integrations.demo import TZ as DEMO_TZ
 
-    return run(args, clock.now().date(), _out)
+    if args.at and not args.demo:
+        raise UserError("--at goes with --demo: it sets the week the demo is built around")
+    _travel(args, DEMO_TZ)
+    return run(args, clock.now().astimezone(DEMO_TZ).date(), _out)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -87,8 +91,27 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_plan(args: argparse.Namespace) -> int:
+def _travel(args: argparse.Namespace, tz: tzinfo) -> None:
+    """Move the clock to `--at` (wall time in `tz` unless it has an offset), if given."""
+    if not getattr(args, "at", None):
+        return
+    try:
+        at = clock.parse_at(args.at, tz)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    clock.travel_to(at)
+    log.info("running as if it were %s (--at)", at.astimezone(tz).isoformat(timespec="minutes"))
+
+
+def _load(args: argparse.Namespace) -> LoadedConfig:
+    """The config of `--config`, with the clock moved to `--at` in the manager's zone."""
     loaded = load_policy(Path(args.config))
+    _travel(args, loaded.policy.manager.tz)
+    return loaded
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    loaded = _load(args)
     with StateStore.open(state_path(loaded), readonly=True, now=clock.now()) as store:
         result = run_tick(loaded, store, clock.now(), dry_run=True, force=args.force)
     if args.json:
@@ -115,7 +138,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_once(args: argparse.Namespace) -> int:
-    loaded = load_policy(Path(args.config))
+    loaded = _load(args)
     now = clock.now()
     with StateStore.open(state_path(loaded), now=now) as store:
         recovered = _report_recovery(store)
@@ -194,7 +217,7 @@ def _tick_and_record(
 def cmd_status(args: argparse.Namespace) -> int:
     from integrations.status import status_report
 
-    loaded = load_policy(Path(args.config))
+    loaded = _load(args)
     if args.json:
         from integrations.status_json import status_json
 
@@ -227,7 +250,7 @@ def cmd_auth(args: argparse.Namespace) -> int:
 def cmd_preview(args: argparse.Namespace) -> int:
     from integrations.preview import render_preview
 
-    loaded = load_policy(Path(args.config))
+    loaded = _load(args)
     text = render_preview(loaded, args.kind, rep=args.rep, now=clock.now(), html=bool(args.out))
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
@@ -242,7 +265,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from planner.audit_report import format_table
     from planner.audit_report import to_json as audit_json
 
-    loaded = load_policy(Path(args.config))
+    loaded = _load(args)
     weeks = audit_weeks_now(loaded, clock.now(), args.weeks, current=args.week == "current")
     if args.json:
         _out(json.dumps(audit_json(weeks), indent=2, default=str))
@@ -483,6 +506,11 @@ def _checked_renderer(loaded: LoadedConfig) -> Renderer:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.at:
+        raise UserError(
+            "coachd run always runs on the real clock; --at is for plan, once, preview, "
+            "audit, status and init --demo"
+        )
     d = Daemon(Path(args.config))
     if args.log_level is None:
         logging.getLogger().setLevel(d.loaded.policy.daemon.log_level)
@@ -518,22 +546,35 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, fn: Callable[[argparse.Namespace], int], help_: str) -> Any:
         p = sub.add_parser(name, help=help_, description=help_)
         p.add_argument("--config", default="config.yaml", help="path to config.yaml")
-        p.set_defaults(fn=fn)
+        p.set_defaults(fn=fn, at=None)
         return p
+
+    def at(p: Any, what: str) -> None:
+        p.add_argument(
+            "--at",
+            metavar="ISO-TIME",
+            help=f"{what} as if it were this instant, e.g. 2027-01-11T07:00 (the manager's "
+            "zone unless an offset is given)",
+        )
 
     p = add("init", cmd_init, "write a commented config.yaml (--demo: a demo team and calendar)")
     from integrations.cli.init import add_arguments as init_arguments
 
     init_arguments(p)
+    at(p, "build the demo's weeks")
     add("check", cmd_check, "validate config.yaml and the templates")
     p = add("plan", cmd_plan, "dry run: the actions one tick would take, with reasons")
     p.add_argument("--json", action="store_true", help="the actions as JSON, with reasons")
     p.add_argument("--force", action="store_true", help="plan even if a safety brake is pulled")
+    at(p, "plan")
     p = add("once", cmd_once, "one tick: read, plan, act, send what is due; then exit")
     p.add_argument("--force", action="store_true", help="act even if a safety brake is pulled")
-    add("run", cmd_run, "the daemon: ticks and scheduled emails until SIGTERM")
+    at(p, "run one tick (it writes state and sends what is due)")
+    p = add("run", cmd_run, "the daemon: ticks and scheduled emails until SIGTERM")
+    p.add_argument("--at", help=argparse.SUPPRESS)
     p = add("status", cmd_status, "last tick, next jobs, counts this week, last error")
     p.add_argument("--json", action="store_true", help="typed JSON: numbers, booleans, ISO times")
+    at(p, "report")
     p = add("auth", cmd_auth, "authorize Google access for the manager (prints a URL)")
     p.add_argument("provider", choices=["google"], help="the service to authorize")
     p.add_argument("--port", type=int, default=8765, help="local port for the OAuth redirect")
@@ -545,6 +586,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--rep", help="the rep (email) for an agenda")
     p.add_argument("--out", help="write the HTML part to this file")
+    at(p, "render")
     p = add("audit", cmd_audit, "where the manager's hours went, against the targets")
     p.add_argument("--weeks", type=int, default=4, help="how many weeks to show (default 4)")
     p.add_argument(
@@ -554,6 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="end with the last complete week (default) or the running one",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    at(p, "report")
     return parser
 
 
@@ -575,6 +618,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return e.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `coachd plan | head`: the reader left; say nothing more (stdout is gone).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -22,17 +22,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PINNED = "2026-11-30T10:00:00-07:00"  # Monday, after the 07:30 summary
-# `once` at a pinned instant: the same entry point as the console script, with the clock seam
-# set (no test may depend on the day it runs).
-ONCE_AT = """
-import sys
-from datetime import datetime
-from integrations import clock
-at = datetime.fromisoformat(sys.argv[1])
-clock.now = lambda: at
-import daemon
-sys.exit(daemon.main(sys.argv[2:]))
-"""
 
 pytestmark = pytest.mark.packaging
 
@@ -79,7 +68,7 @@ def test_wheel_installs_and_runs_a_first_team(tmp_path: Path) -> None:
         tmp_path,
     )  # fmt: skip
     assert "OK: 2 reps" in _run([str(coachd), "check"], team)
-    _run([str(py), "-c", ONCE_AT, PINNED, "once"], team)
+    assert _run([str(coachd), "once", "--at", PINNED], team).startswith("coachd once: ok")
 
     booked = list((team / "calendar" / "robin@kettle.test").glob("*.ics"))
     assert booked, "once booked nothing"
