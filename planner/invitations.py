@@ -171,7 +171,7 @@ def _request(
         kind="invitation",
         to=guests,
         context=context,
-        reason=f"{verb} {what.title!r} for {', '.join(guests)} ({reason})",
+        reason=f"{verb} {what.title!r} ({reason})" if reason else f"{verb} {what.title!r}",
     )
 
 
@@ -202,7 +202,7 @@ def _cancel(policy: Policy, a: Cancel, ev: Event, guests: tuple[str, ...]) -> Se
         kind="cancellation",
         to=guests,
         context=context,
-        reason=f"cancel {ev.title!r} for {', '.join(guests)} ({a.reason})",
+        reason=f"cancel {ev.title!r} ({a.reason})",
     )
 
 

@@ -136,8 +136,8 @@ def format_plan(
             )
             style = "red" if isinstance(t, Decline) else "yellow"
             when = _when(t.start, None, tz)
-            head = f"{verb:<8} {when}  {t.title!r} from {t.organizer} [{t.rule}]"
-            item(head, t.reason, style)
+            head = f"{verb:<8} {when}  {t.title!r} from {t.organizer}"
+            item(head, f"[{t.rule}] {t.reason}", style)
     keeps = [a for a in actions if isinstance(a, Keep)]
     if keeps:
         group("Leave alone (decided once)", len(keeps))
@@ -149,7 +149,8 @@ def format_plan(
         kinds = Counter(e.kind for e in emails)
         group("Email: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())), len(emails))
         for e in emails:
-            item(f"{e.kind:<14} to {', '.join(e.to)}", e.reason)
+            to = ", ".join(e.to) if len(e.to) <= 2 else f"{e.to[0]} and {len(e.to) - 1} others"
+            item(f"{e.kind:<14} to {to}", e.reason)
 
     remembers = [a for a in actions if isinstance(a, Remember)]
     if remembers:
