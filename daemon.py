@@ -100,7 +100,8 @@ def _travel(args: argparse.Namespace, tz: tzinfo) -> None:
     except ValueError as e:
         raise UserError(str(e)) from None
     clock.travel_to(at)
-    log.info("running as if it were %s (--at)", at.astimezone(tz).isoformat(timespec="minutes"))
+    # A warning, so `plan` and `once` (which log only warnings by default) still say it.
+    log.warning("running as if it were %s (--at)", at.astimezone(tz).isoformat(timespec="minutes"))
 
 
 def _load(args: argparse.Namespace) -> LoadedConfig:

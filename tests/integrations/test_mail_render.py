@@ -148,3 +148,14 @@ def test_subject_is_one_clean_line(tmp_path: Path) -> None:
 def test_missing_user_folder_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(TemplateError.__mro__[1]):  # UserError
         Renderer(tmp_path / "nope")
+
+
+def test_check_fails_when_a_kind_coachd_sends_has_no_templates(tmp_path: Path) -> None:
+    """An install without, say, the invitation templates must not pass `coachd check`."""
+    builtin = tmp_path / "builtin"
+    builtin.mkdir()
+    for f in templates_dir().iterdir():
+        if f.suffix in (".html", ".txt") and not f.name.startswith("invitation."):
+            (builtin / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+    errors = check_templates(Renderer(builtin_dir=builtin))
+    assert any("invitation.subject.txt not found" in e for e in errors), errors
