@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO   ?= demo
 
-.PHONY: demo test test-instants test-slow lint bench clean
+.PHONY: demo test test-instants test-slow test-packaging lint bench clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,12 +22,19 @@ demo: $(STAMP)
 
 ## test: set up, then lint, type-check and run the test suite, then rerun the tests that
 ## plan on the demo at the instants in tests/instants.txt (DST days, week 53, a leap day ...)
-test: $(STAMP) lint
+test: $(STAMP) lint chromium
 	$(BIN)/python -m pytest
 	$(BIN)/python tests/run_at_instants.py
 
 test-instants: $(STAMP)
 	$(BIN)/python tests/run_at_instants.py
+
+# Headless Chromium measures the emails' rendered width; installed from Debian when we are
+# root with apt, else the width test skips (and says so).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "note: chromium is not installed; the email width test will skip"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -37,6 +44,10 @@ lint: $(STAMP)
 ## test-slow: the long campaigns (crash campaign of 200+ kills, long kill tests)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
+
+## test-packaging: build the wheel, install it in a fresh venv, init + check + once there (~2 min)
+test-packaging: $(STAMP)
+	$(BIN)/python -m pytest -m packaging
 
 ## bench: print the benchmark figures quoted in the README
 bench: $(STAMP)

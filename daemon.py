@@ -37,7 +37,7 @@ from integrations.mail.base import Mailer
 from integrations.mail.render import Renderer
 from integrations.schedule_times import next_daily, next_weekly
 from integrations.state import StateStore
-from planner.actions import describe, to_json
+from planner.actions import to_json
 from planner.timeutil import format_duration
 
 log = logging.getLogger("coachd")
@@ -68,32 +68,25 @@ def _out(text: str = "") -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from integrations.cli.init import run
     from integrations.demo import TZ as DEMO_TZ
-    from integrations.demo import write_config, write_demo
 
-    target = Path(args.dir)
     if args.at and not args.demo:
         raise UserError("--at goes with --demo: it sets the week the demo is built around")
     _travel(args, DEMO_TZ)
-    target.mkdir(parents=True, exist_ok=True)
-    if args.demo:
-        write_demo(target, clock.now().astimezone(DEMO_TZ).date())
-        _out(f"Wrote a demo to {target}/: config.yaml, calendar/, kpis.csv, notes/.")
-        _out(f"Next: cd {target} && coachd plan")
-    else:
-        path = write_config(target)
-        _out(f"Wrote {path}. Edit it, then run: coachd check")
-    return 0
+    return run(args, clock.now().astimezone(DEMO_TZ).date(), _out)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from integrations.config_file import check_files, file_warnings
+    from integrations.first_run import placeholder_errors
     from integrations.mail.render import check_templates
 
     loaded = load_policy(Path(args.config))
     for w in file_warnings(loaded):
         _out(f"warning: {w}")
     problems = list(check_files(loaded))
+    problems += placeholder_errors(loaded)
     problems += check_templates(open_renderer(loaded))
     if problems:
         for line in problems:
@@ -116,7 +109,8 @@ def _travel(args: argparse.Namespace, tz: tzinfo) -> None:
     except ValueError as e:
         raise UserError(str(e)) from None
     clock.travel_to(at)
-    log.info("running as if it were %s (--at)", at.astimezone(tz).isoformat(timespec="minutes"))
+    # A warning, so `plan` and `once` (which log only warnings by default) still say it.
+    log.warning("running as if it were %s (--at)", at.astimezone(tz).isoformat(timespec="minutes"))
 
 
 def _load(args: argparse.Namespace) -> LoadedConfig:
@@ -139,26 +133,18 @@ def cmd_plan(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    for w in result.warnings:
-        _out(f"warning: {w}")
-    if not result.actions:
-        _out("Nothing to do.")
-    tz = loaded.policy.manager.tz
-    for a in result.actions:
-        _out(describe(_localized(a, tz)))
+    from integrations.cli.plan_output import format_plan, terminal_width, use_color
+
+    _out(
+        format_plan(
+            result.actions,
+            result.warnings,
+            loaded.policy.manager.tz,
+            color=use_color(sys.stdout),
+            width=terminal_width(),
+        )
+    )
     return 0
-
-
-def _localized(action: Any, tz: Any) -> Any:
-    """The same action with its times shown in the manager's zone."""
-    import dataclasses
-
-    changes = {
-        f.name: getattr(action, f.name).astimezone(tz)
-        for f in dataclasses.fields(action)
-        if isinstance(getattr(action, f.name), datetime)
-    }
-    return dataclasses.replace(action, **changes) if changes else action
 
 
 def cmd_once(args: argparse.Namespace) -> int:
@@ -169,6 +155,9 @@ def cmd_once(args: argparse.Namespace) -> int:
         error_slot.reserve(store.path)
         recovered = _report_recovery(store)
         ok = _tick_and_record(loaded, store, force=args.force)
+        from integrations.cli.once_output import once_line
+
+        _out(once_line(store.last_tick()))
     # A run that had to set an unreadable state aside must not look clean to cron/systemd.
     return 0 if ok and not recovered else 1
 
@@ -268,12 +257,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     from integrations.status import status_report
 
     loaded = _load(args)
-    report = status_report(loaded, clock.now())
     if args.json:
-        _out(json.dumps(report, indent=2, default=str))
-    else:
-        for k, v in report.items():
-            _out(f"{k + ':':<16} {v}")
+        from integrations.status_json import status_json
+
+        _out(json.dumps(status_json(loaded, clock.now()), indent=2))
+        return 0
+    report = status_report(loaded, clock.now())
+    for k, v in report.items():
+        _out(f"{k + ':':<16} {v}")
     return 0
 
 
@@ -327,7 +318,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from planner.audit_report import to_json as audit_json
 
     loaded = _load(args)
-    weeks = audit_weeks_now(loaded, clock.now(), args.weeks)
+    weeks = audit_weeks_now(loaded, clock.now(), args.weeks, current=args.week == "current")
     if args.json:
         _out(json.dumps(audit_json(weeks), indent=2, default=str))
     else:
@@ -606,6 +597,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 # --- entry ---------------------------------------------------------------------------------
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("coachd")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coachd", description="Guards a sales manager's calendar for coaching."
@@ -614,8 +614,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level",
         default=os.environ.get("COACHD_LOG_LEVEL"),
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="default: daemon.log_level from config.yaml for `run`, else INFO",
+        help="default: daemon.log_level from config.yaml for `run`, WARNING for `plan` and "
+        "`once` (they print their own results), else INFO",
     )
+    parser.add_argument("--version", action="version", version=f"coachd {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, fn: Callable[[argparse.Namespace], int], help_: str) -> Any:
@@ -633,12 +635,13 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     p = add("init", cmd_init, "write a commented config.yaml (--demo: a demo team and calendar)")
-    p.add_argument("dir", nargs="?", default=".")
-    p.add_argument("--demo", action="store_true")
+    from integrations.cli.init import add_arguments as init_arguments
+
+    init_arguments(p)
     at(p, "build the demo's weeks")
     add("check", cmd_check, "validate config.yaml and the templates")
     p = add("plan", cmd_plan, "dry run: the actions one tick would take, with reasons")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="the actions as JSON, with reasons")
     p.add_argument("--force", action="store_true", help="plan even if a safety brake is pulled")
     at(p, "plan")
     p = add("once", cmd_once, "one tick: read, plan, act, send what is due; then exit")
@@ -647,22 +650,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("run", cmd_run, "the daemon: ticks and scheduled emails until SIGTERM")
     p.add_argument("--at", help=argparse.SUPPRESS)
     p = add("status", cmd_status, "last tick, next jobs, counts this week, last error")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="typed JSON: numbers, booleans, ISO times")
     at(p, "report")
     p = add("auth", cmd_auth, "authorize Google or Microsoft 365 access for the manager")
-    p.add_argument("provider", choices=["google", "microsoft"])
+    p.add_argument("provider", choices=["google", "microsoft"], help="the service to authorize")
     p.add_argument("--port", type=int, default=8765, help="local port for the OAuth redirect")
     p = add("preview", cmd_preview, "render an email without sending it")
     p.add_argument(
         "kind",
         choices=["agenda", "summary", "digest", "audit", "sales_meeting", "leadership_report"],
+        help="which email to render",
     )
     p.add_argument("--rep", help="the rep (email) for an agenda")
     p.add_argument("--out", help="write the HTML part to this file")
     at(p, "render")
     p = add("audit", cmd_audit, "where the manager's hours went, against the targets")
-    p.add_argument("--weeks", type=int, default=4)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--weeks", type=int, default=4, help="how many weeks to show (default 4)")
+    p.add_argument(
+        "--week",
+        choices=["last", "current"],
+        default="last",
+        help="end with the last complete week (default) or the running one",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     at(p, "report")
     return parser
 
@@ -670,7 +680,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse, run, translate errors: exit 0 on success, 1 on an error the user can fix."""
     args = build_parser().parse_args(argv)
-    _setup_logging(args.log_level or "INFO")
+    # `plan` and `once` print their own results; their log shows only what went wrong.
+    quiet = args.command in ("plan", "once")
+    _setup_logging(args.log_level or ("WARNING" if quiet else "INFO"))
     try:
         code: int = args.fn(args)
         return code

@@ -22,10 +22,10 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from integrations.errors import UserError
+from integrations.resources import example_config
 
 log = logging.getLogger(__name__)
 
-CONFIG_TEMPLATE = Path(__file__).resolve().parent.parent / "config.yaml"
 TZ = ZoneInfo("America/Chicago")
 MANAGER = "dana.reyes@acme-demo.com"
 BOSS = "morgan.lee@acme-demo.com"
@@ -91,12 +91,7 @@ def demo_monday(today: date) -> date:
 
 
 def _template() -> str:
-    try:
-        return CONFIG_TEMPLATE.read_text(encoding="utf-8")
-    except OSError as e:
-        raise UserError(
-            f"the example config {CONFIG_TEMPLATE} is missing from the install: {e}"
-        ) from None
+    return example_config()
 
 
 def _refuse_existing(target: Path) -> None:

@@ -16,11 +16,12 @@ plans that email again).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from integrations.errors import CoachdError
+from integrations.imip.encode import attach_calendar
 from integrations.mail.base import Mailer
 from integrations.mail.message import build_message
 from integrations.mail.render import Renderer
@@ -71,6 +72,10 @@ class Outbox:
             return False, None
         try:
             rendered = self.renderer.render(a.kind, dict(a.context))
+            headers = {"X-Coachd-Key": a.key}
+            if any(r.lower() != self.owner.lower() for r in (*a.to, *a.cc)):
+                # Mail to reps and organizers: their answers go to the manager, not to coachd.
+                headers["Reply-To"] = self.owner
             msg = build_message(
                 sender=self.sender,
                 to=a.to,
@@ -78,8 +83,11 @@ class Outbox:
                 rendered=rendered,
                 message_id=message_id(self.owner, a.key, self.sender.rsplit("@", 1)[-1]),
                 date=now,
-                headers={"X-Coachd-Key": a.key},
+                headers=headers,
             )
+            imip = a.context.get("imip")
+            if isinstance(imip, Mapping):
+                attach_calendar(msg, imip, now)
         except Exception as e:  # a template or address problem must not stop the tick
             return False, f"email {a.key} could not be built: {e}"
         self.store.mark_email_sending(a.key, kind=a.kind, to=list(a.to), at=now)

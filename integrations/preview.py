@@ -22,13 +22,19 @@ from planner.leadership import previous_month
 from planner.timeutil import Interval, local_dt, week_monday
 
 
-def audit_weeks_now(loaded: LoadedConfig, now: datetime, weeks: int) -> list[AuditWeek]:
-    """Audit the current week (its planned calendar) and the `weeks - 1` before it."""
+def audit_weeks_now(
+    loaded: LoadedConfig, now: datetime, weeks: int, *, current: bool = True
+) -> list[AuditWeek]:
+    """Audit the current week (its planned calendar) and the `weeks - 1` before it; with
+    `current=False` the last complete week and the `weeks - 1` before it (what `coachd
+    audit` shows by default: a running week holds future bookings, not hours spent)."""
     if not 1 <= weeks <= 52:
         raise UserError(f"--weeks must be between 1 and 52 (got {weeks})")
     p = loaded.policy
     tz = p.manager.tz
     this_monday = week_monday(now.astimezone(tz).date())
+    if not current:
+        this_monday -= timedelta(weeks=1)
     first = this_monday - timedelta(weeks=weeks - 1)
     window = Interval(
         local_dt(first, time(0), tz), local_dt(this_monday + timedelta(days=7), time(0), tz)

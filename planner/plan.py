@@ -27,6 +27,7 @@ from planner.blocks import CoachingPlan
 from planner.brakes import brake_reason
 from planner.coaching import plan_coaching
 from planner.emails import plan_emails
+from planner.invitations import plan_invitations
 from planner.leadership import plan_leadership_report
 from planner.model import Snapshot
 from planner.policy import Policy
@@ -52,6 +53,7 @@ def plan(policy: Policy, snapshot: Snapshot, now: datetime, *, force: bool = Fal
             return [Hold(reason)]
     coaching, triage = _coaching_and_triage(policy, snapshot, now)
     emails = [
+        *plan_invitations(policy, snapshot, coaching.actions),
         *plan_emails(policy, snapshot, now, coaching.blocks, coaching.needs),
         *plan_leadership_report(policy, snapshot, now),
     ]

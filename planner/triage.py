@@ -452,7 +452,7 @@ def _emails(policy: Policy, inv: Invitation, d: Decline) -> list[SendEmail]:
                 key=email_key("decline_reply", e.id, inv.fingerprint),
                 kind="decline_reply",
                 to=(e.organizer,),
-                context=reply_context(policy, e, d),
+                context={**reply_context(policy, e, d), "imip": reply_imip(policy, e, d)},
                 reason=f"reply to the organizer of {e.title!r}, declined by rule {d.rule!r}",
             )
         )
@@ -482,6 +482,26 @@ def reply_context(policy: Policy, event: Event, d: Decline) -> dict[str, Any]:
         "message": d.message,
         "rule": d.rule,
         "delegate": d.delegate_to,
+    }
+
+
+def reply_imip(policy: Policy, event: Event, d: Decline) -> dict[str, Any]:
+    """The iMIP REPLY (RFC 5546 3.2.3) that carries the decline to the organizer's calendar:
+    the manager's PARTSTAT (DECLINED, or DELEGATED with DELEGATED-TO) and the message as a
+    COMMENT. Without a RECURRENCE-ID it answers the whole series, as the decline does."""
+    return {
+        "method": "REPLY",
+        "uid": event.uid,
+        "sequence": event.sequence,
+        "start": event.start.isoformat(),
+        "end": event.end.isoformat(),
+        "timezone": policy.manager.timezone,
+        "summary": event.title,
+        "organizer": {"email": event.organizer or "", "name": ""},
+        "attendee": {"email": policy.manager.email.lower(), "name": policy.manager.name},
+        "partstat": "DELEGATED" if d.delegate_to else "DECLINED",
+        "delegated_to": d.delegate_to or "",
+        "comment": d.message,
     }
 
 

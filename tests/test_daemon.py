@@ -71,8 +71,14 @@ def test_run_books_sends_reloads_and_stops_cleanly(
 ) -> None:
     proc, demo = running
     cfg = demo / "config.yaml"
-    _wait(lambda: len(_coachd_files(demo)) > 0 and _outbox(demo), what="first tick")
-    assert any(k.startswith("agenda:") for k in _outbox(demo))
+    # The reps' invitations go out first, then the manager's agendas.
+    _wait(
+        lambda: (
+            len(_coachd_files(demo)) > 0 and any(k.startswith("agenda:") for k in _outbox(demo))
+        ),
+        what="first tick",
+    )
+    assert any(k.startswith("invitation:") for k in _outbox(demo))
 
     # A second instance on the same state is refused with a clear message.
     second = subprocess.run(

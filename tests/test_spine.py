@@ -105,7 +105,8 @@ def test_second_once_changes_nothing(
     assert main(["once", "--config", str(cfg)]) == 0
     assert _tree_digest(demo / "calendar") == before_cal
     assert _tree_digest(demo / "outbox") == before_mail
-    assert "tick ok" in (err := capsys.readouterr().err) and "nothing to do" in err
+    out = capsys.readouterr().out
+    assert "coachd once: ok" in out and "nothing to do" in out
 
 
 def test_plan_is_a_dry_run(demo: Path, capsys: object) -> None:

@@ -317,14 +317,34 @@ def _with_params(addr: icalendar.vCalAddress, **params: str | None) -> icalendar
     return out
 
 
+FLAG_CATEGORY = "coachd-flagged"
+FLAG_COLOR = "orange"  # RFC 7986 COLOR: a CSS3 color name
+
+
 def flag(cal: icalendar.Calendar, uid: str, rule: str) -> bool:
-    """Add `X-COACHD-FLAG:<rule>` to every VEVENT of the UID; False when all carry it already."""
+    """Mark every VEVENT of the UID: `X-COACHD-FLAG:<rule>` for coachd, plus
+    `CATEGORIES:coachd-flagged` and (unless it has one) a `COLOR`, which khal and other
+    clients show. Existing categories stay. False when all carry the marks already."""
     changed = False
     for ev in events_of(cal, uid):
         if "X-COACHD-FLAG" not in ev:
             ev.add("X-COACHD-FLAG", rule)
             changed = True
+        if FLAG_CATEGORY not in _categories(ev):
+            ev.add("CATEGORIES", [FLAG_CATEGORY])
+            changed = True
+        if "COLOR" not in ev:
+            ev.add("COLOR", FLAG_COLOR)
+            changed = True
     return changed
+
+
+def _categories(ev: icalendar.Event) -> set[str]:
+    out: set[str] = set()
+    for value in as_list(ev.get("CATEGORIES")):
+        cats = getattr(value, "cats", None)
+        out.update(str(c) for c in (cats if cats is not None else str(value).split(",")))
+    return out
 
 
 def exclude_occurrence(

@@ -1,6 +1,7 @@
 """Render email templates in a Jinja2 sandbox: subject, text part and HTML part per kind.
 
-Templates live in the repository's `templates/` folder; a folder named by
+Templates live in the repository's `templates/` folder (installed as the package
+`coachd_templates`, see integrations/resources.py); a folder named by
 `email.templates_dir` may override any file by giving one of the same name. Rendering is
 sandboxed (no attribute escapes), strict (a misspelled variable is an error, not a blank),
 autoescaped for `.html` only, and bounded: loops, repetition and output size are capped so a
@@ -27,11 +28,11 @@ import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from integrations import resources
 from integrations.errors import UserError
 
 log = logging.getLogger(__name__)
 
-BUILTIN_DIR = Path(__file__).resolve().parents[2] / "templates"
 # Bounds for one render. Real emails are a few kB and loop over a few dozen rows.
 MAX_OUTPUT_CHARS = 1_000_000
 MAX_ITERATIONS = 100_000
@@ -194,8 +195,9 @@ class Renderer:
     check it, and swap it in: that is what a reload does).
     """
 
-    def __init__(self, templates_dir: Path | None = None, builtin_dir: Path = BUILTIN_DIR) -> None:
-        self.dirs = [d for d in (templates_dir, builtin_dir) if d is not None]
+    def __init__(self, templates_dir: Path | None = None, builtin_dir: Path | None = None) -> None:
+        builtin = builtin_dir or resources.templates_dir()
+        self.dirs = [d for d in (templates_dir, builtin) if d is not None]
         if templates_dir is not None and not templates_dir.is_dir():
             raise UserError(f"email.templates_dir: {templates_dir} is not a folder")
         self._sources: dict[str, str] = {}
@@ -203,7 +205,7 @@ class Renderer:
         self._origins: dict[str, str] = {}
         # The built-in folder first, then the user's: a user file replaces a built-in one.
         for d in reversed(self.dirs):
-            self._read_folder(d, builtin=d == BUILTIN_DIR)
+            self._read_folder(d, builtin=d == builtin)
         self.env = _Sandbox(
             loader=_SnapshotLoader(self._sources, self._broken, self._origins),
             undefined=jinja2.StrictUndefined,
@@ -229,6 +231,8 @@ class Renderer:
             name = path.relative_to(folder).as_posix()
             if name.startswith(".") or "/." in name:
                 continue  # editor swap files, hidden folders
+            if builtin and path.suffix not in (".html", ".txt"):
+                continue  # the package's __init__.py, README.md, the example config
             origin = f"{folder.name}/{name}" if builtin else str(path)
             self._origins[name] = origin
             self._sources.pop(name, None)
@@ -318,11 +322,12 @@ def check_templates(
     """Render every kind against sample data; return one readable error per broken file.
 
     `samples` maps kind -> context and limits the check to those kinds. By default every kind
-    with a subject template is checked, with samples from the planner modules that offer a
+    coachd sends (REQUIRED_KINDS: a missing file fails) and every kind with a subject
+    template is checked, with samples from the planner modules that offer a
     `sample_context(kind)`; a kind with templates but no sample is reported, so nothing goes
     unchecked.
     """
-    kinds = sorted(samples) if samples is not None else renderer.kinds()
+    kinds = sorted(samples) if samples is not None else sorted({*renderer.kinds(), *REQUIRED_KINDS})
     if samples is None:
         samples = default_samples(kinds)
     errors: list[str] = []
@@ -343,7 +348,27 @@ def check_templates(
 
 
 # Other planner modules that provide `sample_context(kind)` for the kinds they own.
-_SAMPLE_MODULES = ("planner.emails", "planner.audit", "planner.triage", "planner.delegation")
+_SAMPLE_MODULES = (
+    "planner.emails",
+    "planner.audit",
+    "planner.triage",
+    "planner.invitations",
+    "planner.delegation",
+)
+# Every kind coachd sends: `coachd check` fails when one of these has no templates at all.
+REQUIRED_KINDS = (
+    "agenda",
+    "summary",
+    "digest",
+    "sales_meeting",
+    "config_error",
+    "decline_reply",
+    "delegate",
+    "audit",
+    "leadership_report",
+    "invitation",
+    "cancellation",
+)
 
 
 def default_samples(kinds: list[str]) -> dict[str, Mapping[str, Any]]:

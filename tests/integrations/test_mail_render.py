@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from integrations.mail.render import (
-    BUILTIN_DIR,
     Renderer,
     TemplateError,
     check_templates,
     one_line,
 )
+from integrations.resources import templates_dir
 from planner.emails import KINDS, sample_context
 
 
@@ -21,7 +21,7 @@ def test_builtin_templates_exist_for_every_kind_and_pass_the_check() -> None:
     r = Renderer()
     for kind in KINDS:
         for suffix in (".subject.txt", ".txt", ".html"):
-            assert (BUILTIN_DIR / f"{kind}{suffix}").is_file()
+            assert (templates_dir() / f"{kind}{suffix}").is_file()
     mine = {k: sample_context(k) for k in KINDS}
     assert check_templates(r, mine) == []
 
@@ -148,3 +148,14 @@ def test_subject_is_one_clean_line(tmp_path: Path) -> None:
 def test_missing_user_folder_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(TemplateError.__mro__[1]):  # UserError
         Renderer(tmp_path / "nope")
+
+
+def test_check_fails_when_a_kind_coachd_sends_has_no_templates(tmp_path: Path) -> None:
+    """An install without, say, the invitation templates must not pass `coachd check`."""
+    builtin = tmp_path / "builtin"
+    builtin.mkdir()
+    for f in templates_dir().iterdir():
+        if f.suffix in (".html", ".txt") and not f.name.startswith("invitation."):
+            (builtin / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+    errors = check_templates(Renderer(builtin_dir=builtin))
+    assert any("invitation.subject.txt not found" in e for e in errors), errors

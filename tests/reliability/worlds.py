@@ -32,7 +32,9 @@ from planner.model import Event
 from planner.timeutil import Interval
 
 ROOT = Path(__file__).resolve().parents[2]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+# INFO: the campaign times its kills from the executor's log lines, which `once` only
+# prints at INFO (its default is WARNING).
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "COACHD_LOG_LEVEL": "INFO"}
 
 # Invitations planted in the Google world on top of the demo's own (which are flagged by
 # the demo rules): organized by others, matching rules whose action is decline / delegate.

@@ -1,0 +1,1 @@
+"""iMIP (RFC 6047): calendar invitations, cancellations and replies carried by email."""
