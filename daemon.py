@@ -17,21 +17,21 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
-
-import schedule
+from typing import TYPE_CHECKING, Any
 
 from integrations import clock
-from integrations.app import open_calendar, open_mailer, open_renderer, run_tick, state_path
-from integrations.calendar.base import Calendar
-from integrations.config_file import LoadedConfig, load_policy
 from integrations.errors import CoachdError, ConfigError, UserError
-from integrations.mail.base import Mailer
-from integrations.mail.render import Renderer
-from integrations.schedule_times import next_daily, next_weekly
-from integrations.state import StateStore
-from planner.actions import describe, to_json
-from planner.timeutil import format_duration
+
+# Imported where used, not here: `coachd --help` must not pay for pydantic, Jinja, the
+# planner and the Google client (they were 90% of its start-up time).
+if TYPE_CHECKING:
+    import schedule
+
+    from integrations.calendar.base import Calendar
+    from integrations.config_file import LoadedConfig
+    from integrations.mail.base import Mailer
+    from integrations.mail.render import Renderer
+    from integrations.state import StateStore
 
 log = logging.getLogger("coachd")
 
@@ -74,7 +74,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from integrations.config_file import check_files, file_warnings
+    from integrations.app import open_renderer
+    from integrations.config_file import check_files, file_warnings, load_policy
     from integrations.mail.render import check_templates
 
     loaded = load_policy(Path(args.config))
@@ -95,6 +96,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from integrations.app import run_tick, state_path
+    from integrations.config_file import load_policy
+    from integrations.state import StateStore
+    from planner.actions import describe, to_json
+
     loaded = load_policy(Path(args.config))
     with StateStore.open(state_path(loaded), readonly=True, now=clock.now()) as store:
         result = run_tick(loaded, store, clock.now(), dry_run=True, force=args.force)
@@ -130,6 +136,10 @@ def _localized(action: Any, tz: Any) -> Any:
 
 
 def cmd_once(args: argparse.Namespace) -> int:
+    from integrations.app import state_path
+    from integrations.config_file import load_policy
+    from integrations.state import StateStore
+
     loaded = load_policy(Path(args.config))
     now = clock.now()
     with StateStore.open(state_path(loaded), now=now) as store:
@@ -161,6 +171,8 @@ def _tick_and_record(
     calendar: Calendar | None = None,
     mailer: Mailer | None = None,
 ) -> bool:
+    from integrations.app import run_tick
+
     started = clock.now()
     error: str | None = None
     summary: dict[str, int] = {}
@@ -204,6 +216,7 @@ def _tick_and_record(
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from integrations.config_file import load_policy
     from integrations.status import status_report
 
     loaded = load_policy(Path(args.config))
@@ -217,6 +230,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_auth(args: argparse.Namespace) -> int:
+    from integrations.config_file import load_policy
     from integrations.google.auth import run_oauth_flow, scopes_for
 
     loaded = load_policy(Path(args.config))
@@ -235,6 +249,7 @@ def cmd_auth(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
+    from integrations.config_file import load_policy
     from integrations.preview import render_preview
 
     loaded = load_policy(Path(args.config))
@@ -248,6 +263,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    from integrations.config_file import load_policy
     from integrations.preview import audit_weeks_now
     from planner.audit_report import format_table
     from planner.audit_report import to_json as audit_json
@@ -275,6 +291,10 @@ class Daemon:
     """
 
     def __init__(self, config: Path) -> None:
+        import schedule
+
+        from integrations.config_file import load_policy
+
         self.config = config
         self.loaded = load_policy(config)
         self.renderer = _checked_renderer(self.loaded)
@@ -313,6 +333,10 @@ class Daemon:
                 signal.signal(s, h)
 
     def _run(self) -> int:
+        from integrations.app import state_path
+        from integrations.state import StateStore
+        from planner.timeutil import format_duration
+
         with StateStore.open(state_path(self.loaded), now=clock.now()) as store:
             self.store = store
             _report_recovery(store)
@@ -361,6 +385,8 @@ class Daemon:
             return None
 
     def _tick(self) -> None:
+        from integrations.app import open_calendar, open_mailer
+
         assert self.store is not None
         if self.calendar is None:
             self.calendar = open_calendar(self.loaded, self.store)
@@ -396,6 +422,8 @@ class Daemon:
             self.scheduler.every(secs).seconds.do(self._agenda_tick).tag("agenda")
 
     def _agenda_tick(self) -> type[schedule.CancelJob]:
+        import schedule
+
         self._job("agenda", self._tick)
         return schedule.CancelJob
 
@@ -406,6 +434,8 @@ class Daemon:
             log.info("compacted the state: %d old records removed", removed)
 
     def _schedule(self) -> None:
+        from integrations.schedule_times import next_daily, next_weekly
+
         self.scheduler.clear()
         p = self.loaded.policy
         secs = max(1, int(p.daemon.tick.total_seconds()))
@@ -427,6 +457,8 @@ class Daemon:
         secs = max(1, int((next_time(now) - now).total_seconds()) + 1)
 
         def fire() -> type[schedule.CancelJob]:
+            import schedule
+
             self._job(name, self._tick)
             self._at(next_time, name)
             return schedule.CancelJob
@@ -434,6 +466,9 @@ class Daemon:
         self.scheduler.every(secs).seconds.do(fire).tag(name)
 
     def _reload(self) -> None:
+        from integrations.app import state_path
+        from integrations.config_file import load_policy
+
         self.reload_requested = False
         self.mtime = self._mtime()
         try:
@@ -468,6 +503,7 @@ class Daemon:
         if self.store is None:
             return
         self.store.record_error(clock.now(), "config reload rejected: " + "; ".join(errors))
+        from integrations.app import open_mailer
         from integrations.config_alert import send_config_error
 
         send_config_error(
@@ -483,6 +519,7 @@ class Daemon:
 def _checked_renderer(loaded: LoadedConfig) -> Renderer:
     """The templates of `loaded`, read once and rendered against sample data; raises
     ConfigError listing every broken file."""
+    from integrations.app import open_renderer
     from integrations.mail.render import check_templates
 
     renderer = open_renderer(loaded)
