@@ -389,7 +389,7 @@ class Daemon:
 
         assert self.store is not None
         if self.calendar is None:
-            self.calendar = open_calendar(self.loaded, self.store)
+            self.calendar = open_calendar(self.loaded, self.store, persistent=True)
         if self.mailer is None:
             self.mailer = open_mailer(self.loaded)
         _tick_and_record(

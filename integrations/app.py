@@ -26,6 +26,8 @@ from planner.plan import plan
 
 log = logging.getLogger(__name__)
 
+CACHE_NAME = "calendar-cache.sqlite3"
+
 
 class OverlayKV:
     """Reads through to the state store, keeps writes in memory: for dry runs."""
@@ -49,8 +51,12 @@ class OverlayKV:
         self.deleted.add(key)
 
 
-def open_calendar(loaded: LoadedConfig, kv: Any) -> Calendar:
-    """The configured calendar backend. Nothing touches the network here."""
+def open_calendar(loaded: LoadedConfig, kv: Any, *, persistent: bool = False) -> Calendar:
+    """The configured calendar backend. Nothing touches the network here.
+
+    With `persistent`, the local backend keeps decoded files in a cache beside the state
+    file (CACHE_NAME), so the next process parses only what changed; previews leave it be.
+    """
     policy = loaded.policy
     tz = policy.manager.tz
     if policy.calendar.backend == "google":
@@ -63,9 +69,11 @@ def open_calendar(loaded: LoadedConfig, kv: Any) -> Calendar:
             base_dir=loaded.base_dir,
             kv=kv,
         )
+    from integrations.calendar.cache import EventCache
     from integrations.calendar.local import LocalCalendar
 
-    return LocalCalendar(loaded.resolve(policy.calendar.local.path), tz)
+    cache = EventCache.open(state_path(loaded).with_name(CACHE_NAME)) if persistent else None
+    return LocalCalendar(loaded.resolve(policy.calendar.local.path), tz, cache=cache)
 
 
 def open_mailer(loaded: LoadedConfig) -> Mailer:
@@ -145,7 +153,7 @@ def run_tick(
     """Read, plan and (unless dry_run) act. Never raises for a single failing action."""
     policy = loaded.policy
     kv: Any = OverlayKV(store) if dry_run else store
-    cal = calendar or open_calendar(loaded, kv)
+    cal = calendar or open_calendar(loaded, kv, persistent=True)
     read = read_current(loaded, store, now, cal)
     actions = plan(policy, read.snapshot, now, force=force)
     result = TickResult(snapshot=read.snapshot, actions=actions, warnings=read.warnings)

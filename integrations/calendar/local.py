@@ -29,7 +29,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from integrations.calendar import ics_encode as enc
+from integrations.calendar import prescan
 from integrations.calendar.base import BusyRead, CalendarRead, CalendarWrite, WriteOutcome
+from integrations.calendar.cache import (
+    EventCache,
+    Row,
+    decode_events,
+    encode_events,
+    from_us,
+    to_us,
+)
 from integrations.calendar.ics_decode import (
     IcsError,
     ParsedFile,
@@ -73,6 +82,14 @@ class _Cached:
     reader: str = ""  # the owner the events were decoded for (self_status depends on it)
     single: tuple[Event, ...] | None = None  # every event of a file without recurrence
     series: ParsedFile | None = None  # a recurring series, expanded anew for each window
+    # No event of the file lies outside [span): exact for decoded events, widened for a
+    # pre-scan (then neither `single` nor `series` is known until a window reaches it).
+    span: tuple[datetime, datetime] | None = None
+    payload: bytes | None = None  # `single` from the persistent cache, decoded on first use
+
+    def misses(self, window: Interval) -> bool:
+        """Whether no event of the file can overlap the window."""
+        return self.span is not None and (self.span[1] < window.start or self.span[0] >= window.end)
 
 
 # How long an unchanged folder listing is trusted before every file is stat'ed again.
@@ -103,11 +120,20 @@ class LocalCalendar:
     aware time for DTSTAMP/LAST-MODIFIED (defaults to the system clock)."""
 
     def __init__(
-        self, root: Path, tz: ZoneInfo, *, clock: Callable[[], datetime] | None = None
+        self,
+        root: Path,
+        tz: ZoneInfo,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        cache: EventCache | None = None,
     ) -> None:
         self.root = Path(root)
         self.tz = tz
         self._clock = clock or (lambda: datetime.now(UTC))
+        # Decoded files kept across processes (None: only this process's memory).
+        self._disk = cache
+        self._disk_rows: dict[tuple[Path, str], dict[str, Row]] = {}
+        self._disk_new: list[tuple[str, Row]] = []
         self._index: dict[Path, dict[str, Path]] = {}
         # Parsing dominates a read; files that did not change are not parsed again.
         self._files: dict[Path, _Cached] = {}
@@ -151,6 +177,7 @@ class LocalCalendar:
             raise UserError(f"cannot read calendar folder {folder}: {e}") from e
         events, warnings = [], []
         index: dict[str, Path] = {}
+        self._disk_new = []
         for path in files:
             try:
                 events.extend(self._events_in(path, owner, window, restat=not trust))
@@ -162,6 +189,7 @@ class LocalCalendar:
                 warnings.append(f"skipped {path}: {e}")
         self._index[folder] = index
         present = set(files)
+        self._save_rows(folder, owner, present)
         known = self._by_folder.setdefault(folder, set())
         for gone in known - present:
             self._files.pop(gone, None)
@@ -179,23 +207,82 @@ class LocalCalendar:
         """
         cached = self._files.get(path)
         stamp = cached.stamp if cached is not None and not restat else _stamp(path)
-        if (
-            cached is None
-            or cached.stamp != stamp
-            or cached.reader != owner
-            or (cached.single is None and cached.series is None)
-        ):
-            parsed = parse_ics(path.read_bytes())
-            cached = _Cached(stamp, parsed.uids, owner)
-            if any(is_series(parsed.calendar, uid) for uid in parsed.uids):
-                cached.series = parsed
-            else:
-                cached.single = tuple(single_events(parsed, self.tz, owner, owner))
+        if cached is None or cached.stamp != stamp or cached.reader != owner:
+            cached = self._remembered(path, stamp, owner) or self._scan(path, stamp, owner, window)
+            self._files[path] = cached
+        if cached.misses(window):
+            return []
+        if cached.single is None and cached.payload is not None:
+            try:
+                cached.single = tuple(decode_events(cached.payload, self.tz, owner))
+            except (ValueError, TypeError, KeyError, IndexError) as e:
+                log.debug("calendar cache: undecodable entry for %s (%s): parsing", path, e)
+            cached.payload = None
+        if cached.single is None and cached.series is None:
+            cached = self._decode(path, path.read_bytes(), stamp, owner)
             self._files[path] = cached
         if cached.single is not None:
             return [ev for ev in cached.single if in_window(ev, window)]
         assert cached.series is not None
         return occurrences(cached.series, window, self.tz, owner, owner)
+
+    def _remembered(self, path: Path, stamp: _Stamp, owner: str) -> _Cached | None:
+        """The file's entry from the persistent cache, if it has one for this very file."""
+        if self._disk is None:
+            return None
+        key = (path.parent, owner)
+        rows = self._disk_rows.get(key)
+        if rows is None:
+            rows = self._disk_rows[key] = self._disk.load(path.parent, owner, self.tz.key)
+        row = rows.get(path.name)
+        if row is None or row.stamp != stamp:
+            return None
+        span = None
+        if row.lo is not None and row.hi is not None:
+            span = (from_us(row.lo, UTC), from_us(row.hi, UTC))
+        payload = row.payload if row.kind == "single" else None
+        return _Cached(stamp, row.uids, owner, span=span, payload=payload)
+
+    def _scan(self, path: Path, stamp: _Stamp, owner: str, window: Interval) -> _Cached:
+        """A file not seen before: pre-scanned, and parsed only if it may touch the window."""
+        data = path.read_bytes()
+        found = prescan.scan(data)
+        if found is None or found.may_touch(window.start, window.end):
+            return self._decode(path, data, stamp, owner)
+        if self._disk is not None:
+            row = Row(stamp, "scan", found.uids, to_us(found.start), to_us(found.end))
+            self._disk_new.append((path.name, row))
+        return _Cached(stamp, found.uids, owner, span=(found.start, found.end))
+
+    def _decode(self, path: Path, data: bytes, stamp: _Stamp, owner: str) -> _Cached:
+        """A full parse of the file (standard zone definitions skipped, see prescan)."""
+        parsed = parse_ics(prescan.strip_standard_vtimezones(data))
+        cached = _Cached(stamp, parsed.uids, owner)
+        if any(is_series(parsed.calendar, uid) for uid in parsed.uids):
+            cached.series = parsed
+            return cached
+        single = tuple(single_events(parsed, self.tz, owner, owner))
+        cached.single = single
+        lo = hi = None
+        if single:
+            cached.span = (min(e.start for e in single), max(e.end for e in single))
+            lo, hi = to_us(cached.span[0]), to_us(cached.span[1])
+        if self._disk is not None:
+            row = Row(stamp, "single", parsed.uids, lo, hi, encode_events(single))
+            self._disk_new.append((path.name, row))
+        return cached
+
+    def _save_rows(self, folder: Path, owner: str, present: set[Path]) -> None:
+        """Write what this read learned to the persistent cache; forget files gone."""
+        new, self._disk_new = self._disk_new, []
+        if self._disk is None:
+            return
+        rows = self._disk_rows.get((folder, owner), {})
+        names = {p.name for p in present}
+        gone = [name for name in rows if name not in names]
+        for name in gone:
+            rows.pop(name, None)
+        self._disk.store(folder, owner, self.tz.key, new, gone)
 
     def busy(self, people: Sequence[str], window: Interval) -> BusyRead:
         """Per person, the merged intervals (clipped to the window) of events that block time.

@@ -1,0 +1,295 @@
+"""A persistent cache of decoded events for the local backend, so a cold process (cron's
+`coachd once`, `coachd plan`) reads only the .ics files that changed since the last run.
+
+The store is SQLite (the stdlib's sqlite3, as khal's cache): one file, transactions that a
+crash cannot leave half-applied, WAL so a reader never waits for a writer, and a lock that
+lets two processes share it. A JSON file would be rewritten whole on every change, and a
+folder of small files costs a stat and a read per entry.
+
+It is only a cache. A row is used only while its file's identity (inode, size, mtime_ns)
+is unchanged and the cache was written by the same decoder (FORMAT and the icalendar and
+recurring-ical-events versions); each row carries a CRC of its payload. A cache that cannot
+be opened, is corrupt or was written by another decoder is deleted and rebuilt; a failure
+while in use disables it for the process. Either way the reader parses the files instead:
+it costs time, never a wrong answer.
+
+Per file without recurrence, a row holds one of (a recurring series is parsed again in each
+process: its expansion depends on the window, and there are few of them):
+- `single`: its decoded events and their exact UTC bounds;
+- `scan`: the pre-scan's UIDs and widened bounds, for a file whose events lay outside every
+  window asked so far (it is parsed, and its row replaced, once a window reaches it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sqlite3
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from planner.model import Attendee, CoachdTag, Event
+
+log = logging.getLogger(__name__)
+
+# Bump when ics_decode's mapping from a file to Events changes.
+FORMAT = 1
+Kind = Literal["single", "scan"]
+Stamp = tuple[int, int, int]  # (inode, mtime_ns, size), as the local backend stats a file
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def decoder_version() -> str:
+    """What decoded the rows: a change of any part makes every row stale."""
+    return f"{FORMAT}/icalendar {version('icalendar')}/rie {version('recurring-ical-events')}"
+
+
+def to_us(dt: datetime) -> int:
+    """Microseconds since the epoch of an aware datetime (exact, unlike a float)."""
+    return (dt - _EPOCH) // timedelta(microseconds=1)
+
+
+def from_us(us: int, tz: tzinfo) -> datetime:
+    """The inverse of `to_us`, in `tz` (as the decoder gives every time)."""
+    return (_EPOCH + timedelta(microseconds=us)).astimezone(tz)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One file's cached entry. `lo`/`hi` are UTC microseconds (None: a file without events)."""
+
+    stamp: Stamp
+    kind: Kind
+    uids: frozenset[str]
+    lo: int | None = None
+    hi: int | None = None
+    payload: bytes = b""
+
+
+def encode_events(events: Sequence[Event]) -> bytes:
+    """Events as compact JSON (times as UTC microseconds; `calendar` is the reader)."""
+    return json.dumps(
+        [
+            [
+                e.id,
+                e.uid,
+                e.title,
+                to_us(e.start),
+                to_us(e.end),
+                e.all_day,
+                e.description,
+                e.location,
+                e.organizer,
+                [[a.email, a.name, a.status, a.organizer] for a in e.attendees],
+                e.self_status,
+                e.transparent,
+                e.cancelled,
+                e.recurring,
+                e.event_type,
+                None
+                if e.tag is None
+                else [e.tag.key, e.tag.kind, e.tag.rep, e.tag.period, e.tag.generation],
+                e.flagged,
+                e.sequence,
+                e.updated,
+            ]
+            for e in events
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode("utf-8")
+
+
+def decode_events(payload: bytes, tz: ZoneInfo, calendar: str) -> list[Event]:
+    """The inverse of `encode_events`. Raises ValueError/TypeError/KeyError on a bad payload."""
+    out = []
+    for r in json.loads(payload):
+        tag = r[15]
+        out.append(
+            Event(
+                id=r[0],
+                uid=r[1],
+                calendar=calendar,
+                title=r[2],
+                start=from_us(r[3], tz),
+                end=from_us(r[4], tz),
+                all_day=r[5],
+                description=r[6],
+                location=r[7],
+                organizer=r[8],
+                attendees=tuple(Attendee(a[0], a[1], a[2], a[3]) for a in r[9]),
+                self_status=r[10],
+                transparent=r[11],
+                cancelled=r[12],
+                recurring=r[13],
+                event_type=r[14],
+                tag=None if tag is None else CoachdTag(tag[0], tag[1], tag[2], tag[3], tag[4]),
+                flagged=r[16],
+                sequence=r[17],
+                updated=r[18],
+            )
+        )
+    return out
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    folder TEXT NOT NULL, name TEXT NOT NULL, reader TEXT NOT NULL, tz TEXT NOT NULL,
+    ino INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL,
+    kind TEXT NOT NULL, uids TEXT NOT NULL, lo INTEGER, hi INTEGER,
+    payload BLOB NOT NULL, crc INTEGER NOT NULL,
+    PRIMARY KEY (folder, reader, tz, name)
+);
+"""
+
+
+def _crc(kind: str, uids: str, lo: Any, hi: Any, payload: bytes) -> int:
+    head = f"{kind}\x00{uids}\x00{lo}\x00{hi}\x00".encode()
+    return zlib.crc32(payload, zlib.crc32(head))
+
+
+class EventCache:
+    """The cache file behind a small API; every method swallows SQLite errors (a cache that
+    fails is a cache that misses). Use `EventCache.open(path)`."""
+
+    def __init__(self, db: sqlite3.Connection | None, path: Path) -> None:
+        self._db = db
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> EventCache:
+        """Open or create the cache at `path` (0600); one that is corrupt or written by
+        another decoder is deleted and started afresh. Never raises: a cache that cannot be
+        opened at all is a disabled one."""
+        path = Path(path)
+        for attempt in (1, 2):
+            try:
+                return cls(_connect(path), path)
+            except sqlite3.Error as e:
+                if attempt == 2:
+                    log.warning("calendar cache %s disabled: %s", path, e)
+                    break
+                log.warning("calendar cache %s unusable (%s): rebuilding it", path, e)
+                _remove(path)
+            except OSError as e:
+                log.warning("calendar cache %s disabled: %s", path, e)
+                break
+        return cls(None, path)
+
+    @property
+    def enabled(self) -> bool:
+        return self._db is not None
+
+    def _failed(self, what: str, e: sqlite3.Error) -> None:
+        log.warning("calendar cache %s disabled after a failed %s: %s", self.path, what, e)
+        self.close()
+        if isinstance(e, sqlite3.DatabaseError) and not isinstance(e, sqlite3.OperationalError):
+            # Damaged, not merely busy: the next process starts a new one.
+            _remove(self.path)
+
+    def load(self, folder: Path, reader: str, tz: str) -> dict[str, Row]:
+        """Every sound row of one folder read for `reader` in zone `tz`, by file name."""
+        if self._db is None:
+            return {}
+        out: dict[str, Row] = {}
+        try:
+            cur = self._db.execute(
+                "SELECT name, ino, mtime_ns, size, kind, uids, lo, hi, payload, crc "
+                "FROM files WHERE folder = ? AND reader = ? AND tz = ?",
+                (str(folder), reader, tz),
+            )
+            for name, ino, mtime_ns, size, kind, uids, lo, hi, payload, crc in cur:
+                payload = bytes(payload)
+                if kind not in ("single", "scan") or _crc(kind, uids, lo, hi, payload) != crc:
+                    log.debug("calendar cache: damaged row for %s/%s ignored", folder, name)
+                    continue
+                try:
+                    uid_set = frozenset(str(u) for u in json.loads(uids))
+                except ValueError:
+                    continue
+                out[name] = Row((ino, mtime_ns, size), kind, uid_set, lo, hi, payload)
+        except sqlite3.Error as e:
+            self._failed("read", e)
+            return {}
+        return out
+
+    def store(
+        self,
+        folder: Path,
+        reader: str,
+        tz: str,
+        rows: Iterable[tuple[str, Row]],
+        gone: Iterable[str] = (),
+    ) -> None:
+        """Replace the rows of these files and drop those of files no longer there, in one
+        transaction."""
+        if self._db is None:
+            return
+        records = []
+        for name, r in rows:
+            uids = json.dumps(sorted(r.uids), ensure_ascii=False)
+            crc = _crc(r.kind, uids, r.lo, r.hi, r.payload)
+            records.append(
+                (str(folder), name, reader, tz, *r.stamp, r.kind, uids, r.lo, r.hi, r.payload, crc)
+            )
+        dropped = [(str(folder), reader, tz, name) for name in gone]
+        if not records and not dropped:
+            return
+        try:
+            with self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO files (folder, name, reader, tz, ino, mtime_ns, "
+                    "size, kind, uids, lo, hi, payload, crc) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    records,
+                )
+                self._db.executemany(
+                    "DELETE FROM files WHERE folder = ? AND reader = ? AND tz = ? AND name = ?",
+                    dropped,
+                )
+        except sqlite3.Error as e:
+            self._failed("write", e)
+
+    def close(self) -> None:
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+
+
+def _remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(OSError):
+            Path(f"{path}{suffix}").unlink()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """A connection to a checked cache file of this decoder version (raises sqlite3.Error)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():
+        # Created 0600 before SQLite opens it: it holds meeting titles and guest lists.
+        path.touch(mode=0o600)
+    # Autocommit mode; transactions are explicit (`with db:` opens one through the module).
+    db = sqlite3.connect(path, timeout=5.0, isolation_level="DEFERRED")
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")  # a crash may lose the last commit: a miss
+        db.executescript(_SCHEMA)
+        want = decoder_version()
+        row = db.execute("SELECT value FROM meta WHERE key = 'decoder'").fetchone()
+        if row is None or row[0] != want:
+            with db:
+                db.execute("DELETE FROM files")
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('decoder', ?)", (want,))
+        return db
+    except BaseException:
+        db.close()
+        raise
