@@ -207,15 +207,10 @@ class EventCache:
                 (str(folder), reader, tz),
             )
             for name, ino, mtime_ns, size, kind, uids, lo, hi, payload, crc in cur:
-                payload = bytes(payload)
-                if kind not in ("single", "scan") or _crc(kind, uids, lo, hi, payload) != crc:
-                    log.debug("calendar cache: damaged row for %s/%s ignored", folder, name)
-                    continue
                 try:
-                    uid_set = frozenset(str(u) for u in json.loads(uids))
-                except ValueError:
-                    continue
-                out[name] = Row((ino, mtime_ns, size), kind, uid_set, lo, hi, payload)
+                    out[name] = _row(ino, mtime_ns, size, kind, uids, lo, hi, payload, crc)
+                except (TypeError, ValueError) as e:
+                    log.debug("calendar cache: damaged row for %s/%s ignored: %s", folder, name, e)
         except sqlite3.Error as e:
             self._failed("read", e)
             return {}
@@ -263,6 +258,31 @@ class EventCache:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
             self._db = None
+
+
+def _row(
+    ino: Any,
+    mtime_ns: Any,
+    size: Any,
+    kind: Any,
+    uids: Any,
+    lo: Any,
+    hi: Any,
+    payload: Any,
+    crc: Any,
+) -> Row:
+    """A row as stored, checked (types, kind, CRC); raises TypeError/ValueError if damaged."""
+    if not isinstance(payload, bytes) or not isinstance(uids, str):
+        raise TypeError("a column of the wrong type")
+    if kind not in ("single", "scan") or _crc(kind, uids, lo, hi, payload) != crc:
+        raise ValueError("kind or CRC does not match")
+    stamp = (int(ino), int(mtime_ns), int(size))
+    if any(not isinstance(v, int | None) for v in (lo, hi)):
+        raise TypeError("bounds of the wrong type")
+    uid_list = json.loads(uids)
+    if not isinstance(uid_list, list) or not all(isinstance(u, str) for u in uid_list):
+        raise TypeError("uids are not a list of strings")
+    return Row(stamp, kind, frozenset(uid_list), lo, hi, payload)
 
 
 def _remove(path: Path) -> None:

@@ -239,7 +239,10 @@ class LocalCalendar:
             return None
         span = None
         if row.lo is not None and row.hi is not None:
-            span = (from_us(row.lo, UTC), from_us(row.hi, UTC))
+            try:
+                span = (from_us(row.lo, UTC), from_us(row.hi, UTC))
+            except (OverflowError, ValueError):
+                return None  # bounds no datetime can hold: a damaged row, parse the file
         payload = row.payload if row.kind == "single" else None
         return _Cached(stamp, row.uids, owner, span=span, payload=payload)
 
