@@ -13,11 +13,13 @@ be opened, is corrupt or was written by another decoder is deleted and rebuilt; 
 while in use disables it for the process. Either way the reader parses the files instead:
 it costs time, never a wrong answer.
 
-Per file without recurrence, a row holds one of (a recurring series is parsed again in each
-process: its expansion depends on the window, and there are few of them):
-- `single`: its decoded events and their exact UTC bounds;
-- `scan`: the pre-scan's UIDs and widened bounds, for a file whose events lay outside every
-  window asked so far (it is parsed, and its row replaced, once a window reaches it).
+Per file, a row holds one of:
+- `single` (a file without recurrence): its decoded events and their exact UTC bounds;
+- `scan` (the same, never parsed): the pre-scan's UIDs and widened bounds, for a file whose
+  events lay outside every window asked so far (parsed, and its row replaced, once a window
+  reaches it);
+- `series`: its occurrences over a covered range (`lo`..`hi`); a window inside the range
+  takes those overlapping it, any other window parses the file again.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ log = logging.getLogger(__name__)
 
 # Bump when ics_decode's mapping from a file to Events changes.
 FORMAT = 1
-Kind = Literal["single", "scan"]
+Kind = Literal["single", "scan", "series"]
 Stamp = tuple[int, int, int]  # (inode, mtime_ns, size), as the local backend stats a file
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -63,7 +65,8 @@ def from_us(us: int, tz: tzinfo) -> datetime:
 
 @dataclass(frozen=True)
 class Row:
-    """One file's cached entry. `lo`/`hi` are UTC microseconds (None: a file without events)."""
+    """One file's cached entry. `lo`/`hi` are UTC microseconds: the bounds of its events (None:
+    a file without events), or for a series the range its occurrences were expanded over."""
 
     stamp: Stamp
     kind: Kind
@@ -274,7 +277,7 @@ def _row(
     """A row as stored, checked (types, kind, CRC); raises TypeError/ValueError if damaged."""
     if not isinstance(payload, bytes) or not isinstance(uids, str):
         raise TypeError("a column of the wrong type")
-    if kind not in ("single", "scan") or _crc(kind, uids, lo, hi, payload) != crc:
+    if kind not in ("single", "scan", "series") or _crc(kind, uids, lo, hi, payload) != crc:
         raise ValueError("kind or CRC does not match")
     stamp = (int(ino), int(mtime_ns), int(size))
     if any(not isinstance(v, int | None) for v in (lo, hi)):

@@ -24,11 +24,10 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from integrations.calendar import ics_encode as enc
 from integrations.calendar import prescan
 from integrations.calendar.base import BusyRead, CalendarRead, CalendarWrite, WriteOutcome
 from integrations.calendar.cache import (
@@ -86,11 +85,19 @@ class _Cached:
     # pre-scan (then neither `single` nor `series` is known until a window reaches it).
     span: tuple[datetime, datetime] | None = None
     payload: bytes | None = None  # `single` from the persistent cache, decoded on first use
+    # A series from the persistent cache: its occurrences over `cover` (encoded in
+    # `payload`), good for any window inside it; another window parses the file.
+    cover: tuple[datetime, datetime] | None = None
+    expanded: tuple[Event, ...] | None = None
 
     def misses(self, window: Interval) -> bool:
         """Whether no event of the file can overlap the window."""
         return self.span is not None and (self.span[1] < window.start or self.span[0] >= window.end)
 
+
+# A series is expanded this far past the window for the persistent cache, so the next
+# processes (whose window end moves with the clock) can reuse the expansion for a while.
+SERIES_AHEAD = timedelta(days=7)
 
 # How long an unchanged folder listing is trusted before every file is stat'ed again.
 FULL_SWEEP_EVERY = 3600.0
@@ -212,6 +219,16 @@ class LocalCalendar:
             self._files[path] = cached
         if cached.misses(window):
             return []
+        if cached.cover is not None:
+            if cached.cover[0] <= window.start and window.end <= cached.cover[1]:
+                if cached.expanded is None and cached.payload is not None:
+                    with contextlib.suppress(ValueError, TypeError, KeyError, IndexError):
+                        cached.expanded = tuple(decode_events(cached.payload, self.tz, owner))
+                    cached.payload = None
+                if cached.expanded is not None:
+                    return [ev for ev in cached.expanded if in_window(ev, window)]
+            cached = self._decode(path, path.read_bytes(), stamp, owner, window)
+            self._files[path] = cached
         if cached.single is None and cached.payload is not None:
             try:
                 cached.single = tuple(decode_events(cached.payload, self.tz, owner))
@@ -219,7 +236,7 @@ class LocalCalendar:
                 log.debug("calendar cache: undecodable entry for %s (%s): parsing", path, e)
             cached.payload = None
         if cached.single is None and cached.series is None:
-            cached = self._decode(path, path.read_bytes(), stamp, owner)
+            cached = self._decode(path, path.read_bytes(), stamp, owner, window)
             self._files[path] = cached
         if cached.single is not None:
             return [ev for ev in cached.single if in_window(ev, window)]
@@ -243,6 +260,12 @@ class LocalCalendar:
                 span = (from_us(row.lo, UTC), from_us(row.hi, UTC))
             except (OverflowError, ValueError):
                 return None  # bounds no datetime can hold: a damaged row, parse the file
+        if row.kind == "series":
+            return (
+                None
+                if span is None
+                else _Cached(stamp, row.uids, owner, cover=span, payload=row.payload)
+            )
         payload = row.payload if row.kind == "single" else None
         return _Cached(stamp, row.uids, owner, span=span, payload=payload)
 
@@ -251,22 +274,34 @@ class LocalCalendar:
         data = path.read_bytes()
         found = prescan.scan(data)
         if found is None or found.may_touch(window.start, window.end):
-            return self._decode(path, data, stamp, owner)
+            return self._decode(path, data, stamp, owner, window)
         if self._disk is not None:
             row = Row(stamp, "scan", found.uids, to_us(found.start), to_us(found.end))
             self._disk_new.append((path.name, row))
         return _Cached(stamp, found.uids, owner, span=(found.start, found.end))
 
-    def _decode(self, path: Path, data: bytes, stamp: _Stamp, owner: str) -> _Cached:
-        """A full parse of the file (standard zone definitions skipped, see prescan)."""
+    def _decode(
+        self, path: Path, data: bytes, stamp: _Stamp, owner: str, window: Interval
+    ) -> _Cached:
+        """A full parse of the file (standard zone definitions skipped, see prescan).
+
+        For the persistent cache, a series is also expanded over the window and SERIES_AHEAD.
+        """
         parsed = parse_ics(prescan.strip_standard_vtimezones(data))
         cached = _Cached(stamp, parsed.uids, owner)
         if any(is_series(parsed.calendar, uid) for uid in parsed.uids):
             cached.series = parsed
+            if self._disk is not None:
+                cover = Interval(window.start, window.end + SERIES_AHEAD)
+                occ = occurrences(parsed, cover, self.tz, owner, owner)
+                bounds = (to_us(cover.start), to_us(cover.end))
+                row = Row(stamp, "series", parsed.uids, *bounds, encode_events(occ))
+                self._disk_new.append((path.name, row))
             return cached
         single = tuple(single_events(parsed, self.tz, owner, owner))
         cached.single = single
-        lo = hi = None
+        lo: int | None = None
+        hi: int | None = None
         if single:
             cached.span = (min(e.start for e in single), max(e.end for e in single))
             lo, hi = to_us(cached.span[0]), to_us(cached.span[1])
@@ -336,6 +371,8 @@ class LocalCalendar:
         return outcomes
 
     def _apply_one(self, owner: str, write: CalendarWrite) -> WriteOutcome:
+        from integrations.calendar import ics_encode as enc  # icalendar: only when writing
+
         folder = person_dir(self.root, owner)
         if isinstance(write, Book):
             return self._book(owner, folder, write)
@@ -372,6 +409,8 @@ class LocalCalendar:
 
     def _book(self, owner: str, folder: Path, book: Book) -> WriteOutcome:
         """Write coachd's event as `<event_id>.ics`, unless a file already holds that UID."""
+        from integrations.calendar import ics_encode as enc
+
         item_filename(book.event_id)  # refuse an id that is not a safe file name, before looking
         if book.end.astimezone(UTC) < book.start.astimezone(UTC):
             # Written, it would be a file every reader skips as malformed.
@@ -394,6 +433,8 @@ class LocalCalendar:
             self._index.get(found.path.parent, {}).pop(found.uid, None)
             self._files.pop(found.path, None)
             return
+        from integrations.calendar import ics_encode as enc
+
         rid = parse_recurrence_suffix(found.recurrence)
         if enc.exclude_occurrence(found.parsed.calendar, found.uid, rid, self.tz, self._clock()):
             self._save(found)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -169,6 +171,9 @@ def test_cache_and_prescan_never_change_the_answer(
         # cache, asks for another (files skipped before must now be parsed if they touch it).
         one = cached_calendar(root, cache)
         assert one.read(OWNER, first).events == reference(folder, first)
+        # A later cron run: the window's end moved on a little (series come from the cache).
+        later = Interval(first.start + (first.end - first.start) / 3, first.end + timedelta(days=3))
+        assert cached_calendar(root, cache).read(OWNER, later).events == reference(folder, later)
         two = cached_calendar(root, cache)
         assert two.read(OWNER, second).events == reference(folder, second)
         assert two.read(OWNER, first).events == reference(folder, first)
@@ -329,3 +334,38 @@ def test_a_cache_that_cannot_be_written_costs_only_time(tmp_path: Path) -> None:
     assert not cache.enabled
     cal = LocalCalendar(root, TZ, cache=cache)
     assert cal.read(OWNER, window).events == reference(root / OWNER, window)
+
+
+_READ_AND_REPORT = """
+import sys
+from datetime import datetime, timedelta, UTC
+from pathlib import Path
+from zoneinfo import ZoneInfo
+from integrations.calendar.cache import EventCache
+from integrations.calendar.local import LocalCalendar
+from planner.timeutil import Interval
+start = datetime(2027, 3, 1, tzinfo=UTC)
+cal = LocalCalendar(Path(sys.argv[1]), ZoneInfo("America/Chicago"),
+                    cache=EventCache.open(Path(sys.argv[2])))
+got = cal.read("manager@example.com", Interval(start, start + timedelta(days=14)))
+print(len(got.events), "icalendar" in sys.modules)
+"""
+
+
+def test_a_process_served_by_the_cache_does_not_load_the_parser(tmp_path: Path) -> None:
+    root, cache, _ = _world(tmp_path)
+    series = EventSpec(
+        uid="weekly",
+        start=datetime(2027, 2, 1, 9, tzinfo=CHICAGO),
+        end=datetime(2027, 2, 1, 10, tzinfo=CHICAGO),
+        summary="1:1",
+        rrule="FREQ=WEEKLY",
+    )
+    (root / OWNER / "weekly.ics").write_bytes(encode_event(series, CHICAGO, BASE))
+
+    def run() -> str:
+        cmd = [sys.executable, "-c", _READ_AND_REPORT, str(root), str(cache)]
+        return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+
+    assert run() == "12 True"  # 10 single events and 2 weekly occurrences, parsed
+    assert run() == "12 False"  # the same, from the cache alone
