@@ -51,11 +51,14 @@ class OverlayKV:
         self.deleted.add(key)
 
 
-def open_calendar(loaded: LoadedConfig, kv: Any, *, persistent: bool = False) -> Calendar:
+def open_calendar(
+    loaded: LoadedConfig, kv: Any, *, persistent: bool = False, dry_run: bool = False
+) -> Calendar:
     """The configured calendar backend. Nothing touches the network here.
 
     With `persistent`, the local backend keeps decoded files in a cache beside the state
-    file (CACHE_NAME), so the next process parses only what changed; previews leave it be.
+    file (CACHE_NAME), so the next process parses only what changed; a `dry_run` uses the
+    cache a real run left, if any, and never writes it (previews do not use it).
     """
     policy = loaded.policy
     tz = policy.manager.tz
@@ -72,7 +75,9 @@ def open_calendar(loaded: LoadedConfig, kv: Any, *, persistent: bool = False) ->
     from integrations.calendar.cache import EventCache
     from integrations.calendar.local import LocalCalendar
 
-    cache = EventCache.open(state_path(loaded).with_name(CACHE_NAME)) if persistent else None
+    cache = None
+    if persistent:
+        cache = EventCache.open(state_path(loaded).with_name(CACHE_NAME), readonly=dry_run)
     return LocalCalendar(loaded.resolve(policy.calendar.local.path), tz, cache=cache)
 
 
@@ -153,7 +158,7 @@ def run_tick(
     """Read, plan and (unless dry_run) act. Never raises for a single failing action."""
     policy = loaded.policy
     kv: Any = OverlayKV(store) if dry_run else store
-    cal = calendar or open_calendar(loaded, kv, persistent=True)
+    cal = calendar or open_calendar(loaded, kv, persistent=True, dry_run=dry_run)
     read = read_current(loaded, store, now, cal)
     actions = plan(policy, read.snapshot, now, force=force)
     result = TickResult(snapshot=read.snapshot, actions=actions, warnings=read.warnings)

@@ -2,8 +2,10 @@
 `coachd once`, `coachd plan`) reads only the .ics files that changed since the last run.
 
 The store is SQLite (the stdlib's sqlite3, as khal's cache): one file, transactions that a
-crash cannot leave half-applied, WAL so a reader never waits for a writer, and a lock that
-lets two processes share it. A JSON file would be rewritten whole on every change, and a
+crash cannot leave half-applied, and file locks that let two processes share it. It keeps a
+rollback journal rather than WAL: a read-only open (the dry run, `coachd plan`) then creates
+no file at all, and a write is one short transaction per folder read, so readers wait for a
+writer only for that long. A JSON file would be rewritten whole on every change, and a
 folder of small files costs a stat and a read per entry.
 
 It is only a cache. A row is used only while its file's identity (inode, size, mtime_ns)
@@ -163,19 +165,29 @@ class EventCache:
     """The cache file behind a small API; every method swallows SQLite errors (a cache that
     fails is a cache that misses). Use `EventCache.open(path)`."""
 
-    def __init__(self, db: sqlite3.Connection | None, path: Path) -> None:
+    def __init__(self, db: sqlite3.Connection | None, path: Path, *, readonly: bool) -> None:
         self._db = db
         self.path = path
+        self.readonly = readonly
 
     @classmethod
-    def open(cls, path: Path) -> EventCache:
+    def open(cls, path: Path, *, readonly: bool = False) -> EventCache:
         """Open or create the cache at `path` (0600); one that is corrupt or written by
         another decoder is deleted and started afresh. Never raises: a cache that cannot be
-        opened at all is a disabled one."""
+        opened at all is a disabled one.
+
+        `readonly` (for dry runs): use the cache if it exists and is of this decoder, never
+        create, change or delete a file."""
         path = Path(path)
+        if readonly:
+            try:
+                return cls(_connect_readonly(path), path, readonly=True)
+            except (sqlite3.Error, OSError) as e:
+                log.debug("calendar cache %s not used: %s", path, e)
+                return cls(None, path, readonly=True)
         for attempt in (1, 2):
             try:
-                return cls(_connect(path), path)
+                return cls(_connect(path), path, readonly=False)
             except sqlite3.Error as e:
                 if attempt == 2:
                     log.warning("calendar cache %s disabled: %s", path, e)
@@ -185,7 +197,7 @@ class EventCache:
             except OSError as e:
                 log.warning("calendar cache %s disabled: %s", path, e)
                 break
-        return cls(None, path)
+        return cls(None, path, readonly=False)
 
     @property
     def enabled(self) -> bool:
@@ -194,6 +206,8 @@ class EventCache:
     def _failed(self, what: str, e: sqlite3.Error) -> None:
         log.warning("calendar cache %s disabled after a failed %s: %s", self.path, what, e)
         self.close()
+        if self.readonly:
+            return
         if isinstance(e, sqlite3.DatabaseError) and not isinstance(e, sqlite3.OperationalError):
             # Damaged, not merely busy: the next process starts a new one.
             _remove(self.path)
@@ -229,7 +243,7 @@ class EventCache:
     ) -> None:
         """Replace the rows of these files and drop those of files no longer there, in one
         transaction."""
-        if self._db is None:
+        if self._db is None or self.readonly:
             return
         records = []
         for name, r in rows:
@@ -294,6 +308,21 @@ def _remove(path: Path) -> None:
             Path(f"{path}{suffix}").unlink()
 
 
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection to an existing cache of this decoder version (raises)."""
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'decoder'").fetchone()
+        if row is None or row[0] != decoder_version():
+            raise sqlite3.DatabaseError("written by another decoder")
+        return db
+    except BaseException:
+        db.close()
+        raise
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     """A connection to a checked cache file of this decoder version (raises sqlite3.Error)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -303,7 +332,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     # Autocommit mode; transactions are explicit (`with db:` opens one through the module).
     db = sqlite3.connect(path, timeout=5.0, isolation_level="DEFERRED")
     try:
-        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA journal_mode=DELETE")
         db.execute("PRAGMA synchronous=NORMAL")  # a crash may lose the last commit: a miss
         db.executescript(_SCHEMA)
         want = decoder_version()

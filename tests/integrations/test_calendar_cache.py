@@ -369,3 +369,19 @@ def test_a_process_served_by_the_cache_does_not_load_the_parser(tmp_path: Path) 
 
     assert run() == "12 True"  # 10 single events and 2 weekly occurrences, parsed
     assert run() == "12 False"  # the same, from the cache alone
+
+
+def test_a_dry_run_uses_the_cache_but_never_writes_it(tmp_path: Path) -> None:
+    root, cache, window = _world(tmp_path)
+    want = reference(root / OWNER, window)
+    dry = LocalCalendar(root, TZ, cache=EventCache.open(cache, readonly=True))
+    assert dry.read(OWNER, window).events == want
+    assert not cache.parent.exists()  # no cache yet: none created, not even its folder
+    cached_calendar(root, cache).read(OWNER, window)  # a real run leaves one
+    (root / OWNER / "e1.ics").unlink()
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in cache.parent.iterdir())
+    ro = EventCache.open(cache, readonly=True)
+    assert ro.enabled
+    dry = LocalCalendar(root, TZ, cache=ro)
+    assert dry.read(OWNER, window).events == reference(root / OWNER, window)
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in cache.parent.iterdir()) == before
