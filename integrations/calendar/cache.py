@@ -44,7 +44,7 @@ from planner.model import Attendee, CoachdTag, Event
 log = logging.getLogger(__name__)
 
 # Bump when ics_decode's mapping from a file to Events changes.
-FORMAT = 1
+FORMAT = 2
 Kind = Literal["single", "scan", "series"]
 Stamp = tuple[int, int, int]  # (inode, mtime_ns, size), as the local backend stats a file
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -76,6 +76,13 @@ class Row:
     lo: int | None = None
     hi: int | None = None
     payload: bytes = b""
+    payload_crc: int | None = None  # checked when the payload is decoded (None: not stored yet)
+
+    def events(self, tz: ZoneInfo, calendar: str) -> list[Event]:
+        """The payload's events; raises ValueError (or TypeError...) if it is damaged."""
+        if self.payload_crc is not None and zlib.crc32(self.payload) != self.payload_crc:
+            raise ValueError("payload CRC does not match")
+        return decode_events(self.payload, tz, calendar)
 
 
 def encode_events(events: Sequence[Event]) -> bytes:
@@ -150,15 +157,32 @@ CREATE TABLE IF NOT EXISTS files (
     folder TEXT NOT NULL, name TEXT NOT NULL, reader TEXT NOT NULL, tz TEXT NOT NULL,
     ino INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL,
     kind TEXT NOT NULL, uids TEXT NOT NULL, lo INTEGER, hi INTEGER,
-    payload BLOB NOT NULL, crc INTEGER NOT NULL,
+    payload BLOB NOT NULL, payload_crc INTEGER NOT NULL, crc INTEGER NOT NULL,
     PRIMARY KEY (folder, reader, tz, name)
 );
 """
 
 
-def _crc(kind: str, uids: str, lo: Any, hi: Any, payload: bytes) -> int:
-    head = f"{kind}\x00{uids}\x00{lo}\x00{hi}\x00".encode()
-    return zlib.crc32(payload, zlib.crc32(head))
+def _crc(kind: str, uids: str, lo: Any, hi: Any, payload_crc: int) -> int:
+    """The CRC of a row's small columns (the payload's own CRC among them)."""
+    return zlib.crc32(f"{kind}\x00{uids}\x00{lo}\x00{hi}\x00{payload_crc}".encode())
+
+
+def _join_uids(uids: frozenset[str]) -> str:
+    """UIDs one a line (the common case, cheap to split), or as JSON when one could not be."""
+    ordered = sorted(uids)
+    if any("\n" in u for u in ordered) or (ordered and ordered[0].startswith("[")):
+        return json.dumps(ordered, ensure_ascii=False)
+    return "\n".join(ordered)
+
+
+def _split_uids(text: str) -> frozenset[str]:
+    if text.startswith("["):
+        uids = json.loads(text)
+        if not isinstance(uids, list) or not all(isinstance(u, str) for u in uids):
+            raise TypeError("uids are not a list of strings")
+        return frozenset(uids)
+    return frozenset(text.split("\n")) if text else frozenset()
 
 
 class EventCache:
@@ -219,13 +243,13 @@ class EventCache:
         out: dict[str, Row] = {}
         try:
             cur = self._db.execute(
-                "SELECT name, ino, mtime_ns, size, kind, uids, lo, hi, payload, crc "
+                "SELECT name, ino, mtime_ns, size, kind, uids, lo, hi, payload, payload_crc, crc "
                 "FROM files WHERE folder = ? AND reader = ? AND tz = ?",
                 (str(folder), reader, tz),
             )
-            for name, ino, mtime_ns, size, kind, uids, lo, hi, payload, crc in cur:
+            for name, *cols in cur:
                 try:
-                    out[name] = _row(ino, mtime_ns, size, kind, uids, lo, hi, payload, crc)
+                    out[name] = _row(*cols)
                 except (TypeError, ValueError) as e:
                     log.debug("calendar cache: damaged row for %s/%s ignored: %s", folder, name, e)
         except sqlite3.Error as e:
@@ -247,11 +271,11 @@ class EventCache:
             return
         records = []
         for name, r in rows:
-            uids = json.dumps(sorted(r.uids), ensure_ascii=False)
-            crc = _crc(r.kind, uids, r.lo, r.hi, r.payload)
-            records.append(
-                (str(folder), name, reader, tz, *r.stamp, r.kind, uids, r.lo, r.hi, r.payload, crc)
-            )
+            uids = _join_uids(r.uids)
+            pcrc = zlib.crc32(r.payload)
+            crc = _crc(r.kind, uids, r.lo, r.hi, pcrc)
+            head = (str(folder), name, reader, tz, *r.stamp)
+            records.append((*head, r.kind, uids, r.lo, r.hi, r.payload, pcrc, crc))
         dropped = [(str(folder), reader, tz, name) for name in gone]
         if not records and not dropped:
             return
@@ -259,8 +283,8 @@ class EventCache:
             with self._db:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO files (folder, name, reader, tz, ino, mtime_ns, "
-                    "size, kind, uids, lo, hi, payload, crc) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "size, kind, uids, lo, hi, payload, payload_crc, crc) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     records,
                 )
                 self._db.executemany(
@@ -286,20 +310,19 @@ def _row(
     lo: Any,
     hi: Any,
     payload: Any,
+    payload_crc: Any,
     crc: Any,
 ) -> Row:
-    """A row as stored, checked (types, kind, CRC); raises TypeError/ValueError if damaged."""
+    """A row as stored, checked (types, kind, CRC of the small columns; the payload's CRC is
+    checked when it is decoded); raises TypeError/ValueError if damaged."""
     if not isinstance(payload, bytes) or not isinstance(uids, str):
         raise TypeError("a column of the wrong type")
-    if kind not in ("single", "scan", "series") or _crc(kind, uids, lo, hi, payload) != crc:
+    if kind not in ("single", "scan", "series") or _crc(kind, uids, lo, hi, payload_crc) != crc:
         raise ValueError("kind or CRC does not match")
-    stamp = (int(ino), int(mtime_ns), int(size))
-    if any(not isinstance(v, int | None) for v in (lo, hi)):
+    if not (lo is None or type(lo) is int) or not (hi is None or type(hi) is int):
         raise TypeError("bounds of the wrong type")
-    uid_list = json.loads(uids)
-    if not isinstance(uid_list, list) or not all(isinstance(u, str) for u in uid_list):
-        raise TypeError("uids are not a list of strings")
-    return Row(stamp, kind, frozenset(uid_list), lo, hi, payload)
+    stamp = (int(ino), int(mtime_ns), int(size))
+    return Row(stamp, kind, _split_uids(uids), lo, hi, payload, int(payload_crc))
 
 
 def _remove(path: Path) -> None:
@@ -338,8 +361,10 @@ def _connect(path: Path) -> sqlite3.Connection:
         want = decoder_version()
         row = db.execute("SELECT value FROM meta WHERE key = 'decoder'").fetchone()
         if row is None or row[0] != want:
+            with db:  # another decoder's rows, maybe another layout: start the table anew
+                db.execute("DROP TABLE IF EXISTS files")
+            db.executescript(_SCHEMA)
             with db:
-                db.execute("DELETE FROM files")
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('decoder', ?)", (want,))
         return db
     except BaseException:

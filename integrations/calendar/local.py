@@ -33,7 +33,6 @@ from integrations.calendar.base import BusyRead, CalendarRead, CalendarWrite, Wr
 from integrations.calendar.cache import (
     EventCache,
     Row,
-    decode_events,
     encode_events,
     from_us,
     to_us,
@@ -84,15 +83,30 @@ class _Cached:
     # No event of the file lies outside [span): exact for decoded events, widened for a
     # pre-scan (then neither `single` nor `series` is known until a window reaches it).
     span: tuple[datetime, datetime] | None = None
-    payload: bytes | None = None  # `single` from the persistent cache, decoded on first use
-    # A series from the persistent cache: its occurrences over `cover` (encoded in
-    # `payload`), good for any window inside it; another window parses the file.
+    span_us: tuple[int, int] | None = None  # the same from the persistent cache (UTC us)
+    row: Row | None = None  # `single` from the persistent cache, decoded on first use
+    # A series from the persistent cache: its occurrences over `cover` (encoded in `row`),
+    # good for any window inside it; another window parses the file.
     cover: tuple[datetime, datetime] | None = None
     expanded: tuple[Event, ...] | None = None
 
     def misses(self, window: Interval) -> bool:
         """Whether no event of the file can overlap the window."""
+        if self.span_us is not None:
+            lo, hi = _window_us(window)
+            return self.span_us[1] < lo or self.span_us[0] >= hi
         return self.span is not None and (self.span[1] < window.start or self.span[0] >= window.end)
+
+
+_last_window: tuple[Interval, tuple[int, int]] | None = None
+
+
+def _window_us(window: Interval) -> tuple[int, int]:
+    """The window's bounds in UTC microseconds (kept for the last window: one per read)."""
+    global _last_window
+    if _last_window is None or _last_window[0] is not window:
+        _last_window = (window, (to_us(window.start), to_us(window.end)))
+    return _last_window[1]
 
 
 # A series is expanded this far past the window for the persistent cache, so the next
@@ -221,20 +235,20 @@ class LocalCalendar:
             return []
         if cached.cover is not None:
             if cached.cover[0] <= window.start and window.end <= cached.cover[1]:
-                if cached.expanded is None and cached.payload is not None:
+                if cached.expanded is None and cached.row is not None:
                     with contextlib.suppress(ValueError, TypeError, KeyError, IndexError):
-                        cached.expanded = tuple(decode_events(cached.payload, self.tz, owner))
-                    cached.payload = None
+                        cached.expanded = tuple(cached.row.events(self.tz, owner))
+                    cached.row = None
                 if cached.expanded is not None:
                     return [ev for ev in cached.expanded if in_window(ev, window)]
             cached = self._decode(path, path.read_bytes(), stamp, owner, window)
             self._files[path] = cached
-        if cached.single is None and cached.payload is not None:
+        if cached.single is None and cached.row is not None:
             try:
-                cached.single = tuple(decode_events(cached.payload, self.tz, owner))
+                cached.single = tuple(cached.row.events(self.tz, owner))
             except (ValueError, TypeError, KeyError, IndexError) as e:
                 log.debug("calendar cache: undecodable entry for %s (%s): parsing", path, e)
-            cached.payload = None
+            cached.row = None
         if cached.single is None and cached.series is None:
             cached = self._decode(path, path.read_bytes(), stamp, owner, window)
             self._files[path] = cached
@@ -254,20 +268,16 @@ class LocalCalendar:
         row = rows.get(path.name)
         if row is None or row.stamp != stamp:
             return None
-        span = None
-        if row.lo is not None and row.hi is not None:
+        span = None if row.lo is None or row.hi is None else (row.lo, row.hi)
+        if row.kind == "series":
             try:
-                span = (from_us(row.lo, UTC), from_us(row.hi, UTC))
+                cover = (from_us(row.lo or 0, UTC), from_us(row.hi or 0, UTC))
             except (OverflowError, ValueError):
                 return None  # bounds no datetime can hold: a damaged row, parse the file
-        if row.kind == "series":
-            return (
-                None
-                if span is None
-                else _Cached(stamp, row.uids, owner, cover=span, payload=row.payload)
-            )
-        payload = row.payload if row.kind == "single" else None
-        return _Cached(stamp, row.uids, owner, span=span, payload=payload)
+            return _Cached(stamp, row.uids, owner, cover=cover, row=row)
+        return _Cached(
+            stamp, row.uids, owner, span_us=span, row=row if row.kind == "single" else None
+        )
 
     def _scan(self, path: Path, stamp: _Stamp, owner: str, window: Interval) -> _Cached:
         """A file not seen before: pre-scanned, and parsed only if it may touch the window."""

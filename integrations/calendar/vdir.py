@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from pathlib import Path
 
 from integrations import fsutil
@@ -44,13 +45,15 @@ def list_items(folder: Path) -> list[Path]:
 
     Raises FileNotFoundError when the folder does not exist and OSError when it cannot be read.
     """
-    out = []
-    for child in folder.iterdir():
-        if child.name.startswith(".") or not child.name.endswith(ITEM_SUFFIX):
-            continue
-        if child.is_file():
-            out.append(child)
-    return sorted(out)
+    # scandir: the entry's type comes with the listing (no stat per file in a year-old
+    # folder), and names sort faster than Paths.
+    with os.scandir(folder) as entries:
+        names = sorted(
+            e.name
+            for e in entries
+            if not e.name.startswith(".") and e.name.endswith(ITEM_SUFFIX) and e.is_file()
+        )
+    return [folder / name for name in names]
 
 
 def item_filename(uid: str) -> str:

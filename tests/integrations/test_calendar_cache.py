@@ -26,7 +26,7 @@ from test_local_calendar import NOW, OWNER, ics, vevent
 
 from integrations.calendar import prescan
 from integrations.calendar.base import Calendar
-from integrations.calendar.cache import EventCache
+from integrations.calendar.cache import EventCache, Row
 from integrations.calendar.ics_decode import in_window, is_series, occurrences, parse_ics
 from integrations.calendar.ics_decode import single_events as decode_singles
 from integrations.calendar.ics_encode import EventSpec, encode_event
@@ -341,7 +341,7 @@ import sys
 from datetime import datetime, timedelta, UTC
 from pathlib import Path
 from zoneinfo import ZoneInfo
-from integrations.calendar.cache import EventCache
+from integrations.calendar.cache import EventCache, Row
 from integrations.calendar.local import LocalCalendar
 from planner.timeutil import Interval
 start = datetime(2027, 3, 1, tzinfo=UTC)
@@ -385,3 +385,12 @@ def test_a_dry_run_uses_the_cache_but_never_writes_it(tmp_path: Path) -> None:
     dry = LocalCalendar(root, TZ, cache=ro)
     assert dry.read(OWNER, window).events == reference(root / OWNER, window)
     assert sorted((p.name, p.stat().st_mtime_ns) for p in cache.parent.iterdir()) == before
+
+
+@pytest.mark.parametrize("uids", [set(), {"a"}, {"a", "b"}, {"x\ny", "z"}, {"[not json"}])
+def test_rows_keep_any_uids(tmp_path: Path, uids: set[str]) -> None:
+    cache = EventCache.open(tmp_path / "c.sqlite3")
+    cache.store(tmp_path, OWNER, "UTC", [("f.ics", Row((1, 2, 3), "scan", frozenset(uids), 0, 1))])
+    assert (
+        EventCache.open(tmp_path / "c.sqlite3").load(tmp_path, OWNER, "UTC")["f.ics"].uids == uids
+    )
