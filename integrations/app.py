@@ -72,13 +72,16 @@ def open_calendar(
             base_dir=loaded.base_dir,
             kv=kv,
         )
+    from integrations import clock
     from integrations.calendar.cache import EventCache
     from integrations.calendar.local import LocalCalendar
 
     cache = None
     if persistent:
         cache = EventCache.open(state_path(loaded).with_name(CACHE_NAME), readonly=dry_run)
-    return LocalCalendar(loaded.resolve(policy.calendar.local.path), tz, cache=cache)
+    # DTSTAMP/LAST-MODIFIED come from the one clock seam, so `once --at` stamps that instant.
+    root = loaded.resolve(policy.calendar.local.path)
+    return LocalCalendar(root, tz, clock=clock.now, cache=cache)
 
 
 def open_mailer(loaded: LoadedConfig) -> Mailer:

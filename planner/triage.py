@@ -208,7 +208,7 @@ class _Budgets:
     ) -> _Budgets:
         """Count the meetings already on the calendar (accepted or pending) in the given weeks.
 
-        Occurrences being decided this tick (`deciding`) are left out: they are added as each
+        Upcoming invitations (`deciding`) are left out: they are added in time order, as each
         decision keeps them. Declined and cancelled events take no time and are skipped;
         all-day events are skipped too (a day-long marker is not hours in meetings).
         """
@@ -306,20 +306,27 @@ def plan_triage(
         raise ValueError("now must be timezone-aware")
     ctx = MatchContext.build(policy, coaching)
     decided = _already_decided(snapshot.decisions.values())
-    todo = [i for i in invitations(policy, snapshot.events, now) if not _is_decided(i, decided)]
+    upcoming = invitations(policy, snapshot.events, now)
+    todo = [i for i in upcoming if not _is_decided(i, decided)]
     if not todo:
         return []
     tz = policy.manager.tz
+    # Budgets count every upcoming invitation at its place in time, decided before or not, so
+    # an invitation left undecided is judged the same way on every tick (history-independent).
     budgets = _Budgets.build(
         policy,
         ctx,
         snapshot.events,
-        deciding={e.id for i in todo for e in i.members},
+        deciding={e.id for i in upcoming for e in i.members},
         weeks={week_monday(i.event.start.astimezone(tz).date()) for i in todo},
     )
     actions: list[Action] = []
     declines = 0
-    for inv in todo:
+    for inv in upcoming:
+        if _is_decided(inv, decided):
+            category, _ = classify(policy, inv.event, ctx)
+            budgets.add(inv, category)
+            continue
         action = _decide(policy, inv, ctx, budgets, declines)
         if isinstance(action, Decline):
             declines += 1
