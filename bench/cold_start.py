@@ -186,7 +186,11 @@ def year_figures(weeks: int, runs: int) -> dict[int, tuple[int, Run, Run]]:
                 cached.append(run(coachd_at(t, "once", "--config", config)))
             files = sum(1 for _ in year.cal_root.rglob("*.ics"))
             out[week] = (files, med(first), med(cached))
-            print(f"  week {week}: {files} files measured", file=sys.stderr)
+            print(
+                f"  once week {week}: {files} files, {fig(out[week][1])} first-ever, "
+                f"{fig(out[week][2])} cached",
+                file=sys.stderr,
+            )
     return out
 
 
@@ -277,7 +281,10 @@ def team_figures(runs: int) -> tuple[list[list[object]], dict[str, Run]]:
             run(coachd_at(PLAN_NOW, "once", "--config", str(config)))
             cached = [run(cmd) for _ in range(runs)]
             rows.append([n, files, fig(med(first)), fig(med(cached))])
-            print(f"  plan {n} reps measured", file=sys.stderr)
+            # The figures as they come, too: a run stopped early still shows what it measured.
+            print(
+                f"  plan {n} reps: {rows[-1][2]} first-ever, {rows[-1][3]} cached", file=sys.stderr
+            )
             khal = khal_bin()
             if n == KHAL_TEAM and khal is not None:
                 khal_vs = {"khal": khal_list(root, khal, runs), "coachd": med(cached)}
