@@ -49,13 +49,15 @@ test-slow: $(STAMP)
 test-packaging: $(STAMP)
 	$(BIN)/python -m pytest -m packaging
 
-## bench: print the benchmark figures quoted in the README
+## bench: print the benchmark figures quoted in the README (installs khal to compare with)
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --editable '.[test,bench]'
 	$(BIN)/python bench/plan_scale.py
 	$(BIN)/python bench/api_economy.py
 	$(BIN)/python bench/history.py
 	$(BIN)/python bench/hostile_calendar.py
 	$(BIN)/python bench/quarter.py
+	$(BIN)/python bench/cold_start.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

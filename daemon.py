@@ -17,28 +17,21 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 from pathlib import Path
 from types import FrameType
-from typing import Any
-
-import schedule
+from typing import TYPE_CHECKING, Any
 
 from integrations import clock, error_slot, skipped
-from integrations.app import (
-    open_calendar,
-    open_mailer,
-    open_renderer,
-    remove_stale_temp_files,
-    run_tick,
-    state_path,
-)
-from integrations.calendar.base import Calendar
-from integrations.config_file import LoadedConfig, load_policy
 from integrations.errors import CoachdError, ConfigError, UserError, describe_os_error
-from integrations.mail.base import Mailer
-from integrations.mail.render import Renderer
-from integrations.schedule_times import next_daily, next_weekly
-from integrations.state import StateStore
-from planner.actions import to_json
-from planner.timeutil import format_duration
+
+# Imported where used, not here: `coachd --help` must not pay for pydantic, Jinja, the
+# planner and the Google client (they were 90% of its start-up time).
+if TYPE_CHECKING:
+    import schedule
+
+    from integrations.calendar.base import Calendar
+    from integrations.config_file import LoadedConfig
+    from integrations.mail.base import Mailer
+    from integrations.mail.render import Renderer
+    from integrations.state import StateStore
 
 log = logging.getLogger("coachd")
 
@@ -78,7 +71,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from integrations.config_file import check_files, file_warnings
+    from integrations.app import open_renderer
+    from integrations.config_file import check_files, file_warnings, load_policy
     from integrations.first_run import placeholder_errors
     from integrations.mail.render import check_templates
 
@@ -115,12 +109,18 @@ def _travel(args: argparse.Namespace, tz: tzinfo) -> None:
 
 def _load(args: argparse.Namespace) -> LoadedConfig:
     """The config of `--config`, with the clock moved to `--at` in the manager's zone."""
+    from integrations.config_file import load_policy
+
     loaded = load_policy(Path(args.config))
     _travel(args, loaded.policy.manager.tz)
     return loaded
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from integrations.app import run_tick, state_path
+    from integrations.state import StateStore
+    from planner.actions import to_json
+
     loaded = _load(args)
     with StateStore.open(state_path(loaded), readonly=True, now=clock.now()) as store:
         result = run_tick(loaded, store, clock.now(), dry_run=True, force=args.force)
@@ -148,6 +148,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_once(args: argparse.Namespace) -> int:
+    from integrations.app import remove_stale_temp_files, state_path
+    from integrations.state import StateStore
+
     loaded = _load(args)
     now = clock.now()
     with StateStore.open(state_path(loaded), now=now) as store:
@@ -184,6 +187,8 @@ def _tick_and_record(
     calendar: Calendar | None = None,
     mailer: Mailer | None = None,
 ) -> bool:
+    from integrations.app import run_tick
+
     started = clock.now()
     error: str | None = None
     summary: dict[str, int] = {}
@@ -269,6 +274,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_auth(args: argparse.Namespace) -> int:
+    from integrations.config_file import load_policy
     from integrations.google.auth import run_oauth_flow, scopes_for
 
     loaded = load_policy(Path(args.config))
@@ -340,6 +346,10 @@ class Daemon:
     """
 
     def __init__(self, config: Path) -> None:
+        import schedule
+
+        from integrations.config_file import load_policy
+
         self.config = config
         self.loaded = load_policy(config)
         self.renderer = _checked_renderer(self.loaded)
@@ -378,6 +388,10 @@ class Daemon:
                 signal.signal(s, h)
 
     def _run(self) -> int:
+        from integrations.app import remove_stale_temp_files, state_path
+        from integrations.state import StateStore
+        from planner.timeutil import format_duration
+
         with StateStore.open(state_path(self.loaded), now=clock.now()) as store:
             self.store = store
             remove_stale_temp_files(self.loaded)
@@ -444,9 +458,11 @@ class Daemon:
             log.error("cannot record the error in the state: %s", describe_os_error(e))
 
     def _tick(self) -> None:
+        from integrations.app import open_calendar, open_mailer
+
         assert self.store is not None
         if self.calendar is None:
-            self.calendar = open_calendar(self.loaded, self.store)
+            self.calendar = open_calendar(self.loaded, self.store, persistent=True)
         if self.mailer is None:
             self.mailer = open_mailer(self.loaded)
         _tick_and_record(
@@ -479,6 +495,8 @@ class Daemon:
             self.scheduler.every(secs).seconds.do(self._agenda_tick).tag("agenda")
 
     def _agenda_tick(self) -> type[schedule.CancelJob]:
+        import schedule
+
         self._job("agenda", self._tick)
         return schedule.CancelJob
 
@@ -489,6 +507,8 @@ class Daemon:
             log.info("compacted the state: %d old records removed", removed)
 
     def _schedule(self) -> None:
+        from integrations.schedule_times import next_daily, next_weekly
+
         self.scheduler.clear()
         p = self.loaded.policy
         secs = max(1, int(p.daemon.tick.total_seconds()))
@@ -510,6 +530,8 @@ class Daemon:
         secs = max(1, int((next_time(now) - now).total_seconds()) + 1)
 
         def fire() -> type[schedule.CancelJob]:
+            import schedule
+
             self._job(name, self._tick)
             self._at(next_time, name)
             return schedule.CancelJob
@@ -517,6 +539,9 @@ class Daemon:
         self.scheduler.every(secs).seconds.do(fire).tag(name)
 
     def _reload(self) -> None:
+        from integrations.app import state_path
+        from integrations.config_file import load_policy
+
         self.reload_requested = False
         self.mtime = self._mtime()
         try:
@@ -558,6 +583,7 @@ class Daemon:
         if self.store is None:
             return
         self.store.record_error(clock.now(), "config reload rejected: " + "; ".join(errors))
+        from integrations.app import open_mailer
         from integrations.config_alert import send_config_error
 
         send_config_error(
@@ -573,6 +599,7 @@ class Daemon:
 def _checked_renderer(loaded: LoadedConfig) -> Renderer:
     """The templates of `loaded`, read once and rendered against sample data; raises
     ConfigError listing every broken file."""
+    from integrations.app import open_renderer
     from integrations.mail.render import check_templates
 
     renderer = open_renderer(loaded)

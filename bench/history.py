@@ -16,7 +16,7 @@ splitting each tick into the calendar read and the rest (planning, state store, 
 Maildir). The simulation keeps that one warm LocalCalendar between the measuring points
 too, so that the year runs in about a minute; the state it builds is the same.
 
-Targets: the tick time of week 52 within 2x of week 1; the state file does not grow
+Targets: the tick time of week 52 within 1.3x of week 1; the state file does not grow
 without bound (old records compacted).
 
 Run from the repository root: `python bench/history.py [--weeks N] [--cold N] [--warm N]
@@ -58,6 +58,7 @@ N_REPS = 10
 KPI_HISTORY_WEEKS = 8
 STEP = timedelta(minutes=10)  # the daemon's tick
 GROWTH_WEEKS = (1, 4, 13, 26, 39, 52)
+TARGET_GROWTH = 1.3  # issue #20: the year-long warm tick within 1.3x of week 1
 TABLES = ("bookings", "decisions", "emails", "events_log", "kv", "status", "meta")
 
 
@@ -323,6 +324,7 @@ def main() -> int:
                     errors += tick(year, store, now, sim_cal).errors
                 removed_total += store.compact(now, policy.state.keep_weeks)
                 if week in GROWTH_WEEKS or week == weeks:
+                    store.checkpoint()  # the journal folded in, so the file is the whole state
                     size, counts, oldest = year.state_stats()
                     growth.append(
                         [
@@ -386,7 +388,7 @@ def main() -> int:
             a, b = med(pick(points[1]), what), med(pick(points[weeks]), what)
             if a is None or b is None:
                 return "-"
-            return f"{b / a:.2f}x ({'met' if b / a <= 2 else 'MISSED'})"
+            return f"{b / a:.2f}x ({'met' if b / a <= TARGET_GROWTH else 'MISSED'})"
 
         def cold(p: Point) -> list[Tick]:
             return p.cold
@@ -400,7 +402,7 @@ def main() -> int:
         def rest_of(t: Tick) -> float:
             return t.rest
 
-        print(f"target: tick time in week {weeks} within 2x of week 1")
+        print(f"target: tick time in week {weeks} within {TARGET_GROWTH}x of week 1")
         print(f"  steady tick, cold calendar:           {ratio(cold, total_of)}")
         print(f"  steady tick, warm calendar:           {ratio(warm, total_of)}")
         print(f"  steady tick without the read, warm:   {ratio(warm, rest_of)}")

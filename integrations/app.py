@@ -34,6 +34,8 @@ from planner.policy import Policy
 
 log = logging.getLogger(__name__)
 
+CACHE_NAME = "calendar-cache.sqlite3"
+
 
 class OverlayKV:
     """Reads through to the state store, keeps writes in memory: for dry runs."""
@@ -57,8 +59,15 @@ class OverlayKV:
         self.deleted.add(key)
 
 
-def open_calendar(loaded: LoadedConfig, kv: Any) -> Calendar:
-    """The configured calendar backend. Nothing touches the network here."""
+def open_calendar(
+    loaded: LoadedConfig, kv: Any, *, persistent: bool = False, dry_run: bool = False
+) -> Calendar:
+    """The configured calendar backend. Nothing touches the network here.
+
+    With `persistent`, the local backend keeps decoded files in a cache beside the state
+    file (CACHE_NAME), so the next process parses only what changed; a `dry_run` uses the
+    cache a real run left, if any, and never writes it (previews do not use it).
+    """
     policy = loaded.policy
     tz = policy.manager.tz
     if policy.calendar.backend == "google":
@@ -82,11 +91,15 @@ def open_calendar(loaded: LoadedConfig, kv: Any) -> Calendar:
             kv=kv,
         )
     from integrations import clock
+    from integrations.calendar.cache import EventCache
     from integrations.calendar.ics_bounds import IcsLimits
     from integrations.calendar.local import LocalCalendar
 
     local = policy.calendar.local
     limits = IcsLimits(max_file_bytes=local.max_file_size, max_instances=local.max_instances)
+    cache = None
+    if persistent:
+        cache = EventCache.open(state_path(loaded).with_name(CACHE_NAME), readonly=dry_run)
     # DTSTAMP/LAST-MODIFIED come from the one clock seam, so `once --at` stamps that instant.
     return LocalCalendar(
         loaded.resolve(local.path),
@@ -94,6 +107,7 @@ def open_calendar(loaded: LoadedConfig, kv: Any) -> Calendar:
         clock=clock.now,
         limits=limits,
         read_budget=local.read_budget.total_seconds(),
+        cache=cache,
     )
 
 
@@ -227,7 +241,7 @@ def run_tick(
     """Read, plan and (unless dry_run) act. Never raises for a single failing action."""
     policy = loaded.policy
     kv: Any = OverlayKV(store) if dry_run else store
-    cal = calendar or open_calendar(loaded, kv)
+    cal = calendar or open_calendar(loaded, kv, persistent=True, dry_run=dry_run)
     start_budget = getattr(cal, "start_budget", None)
     if callable(start_budget):
         start_budget()  # the local backend's per-tick reading budget

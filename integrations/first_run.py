@@ -157,6 +157,11 @@ def render_config(run: FirstRun) -> str:
             r"(?m)^    # The demo sends every agenda.*\n    # right away.*\n    before: 7 days\n",
             "    before: 24h              # the day before each one-on-one\n",
         ),
+        # The demo's holiday country is not the manager's: left for them to set.
+        (
+            r"(?m)^  holidays: US( +)# public holidays.*\n",
+            "  # holidays: US\\g<1># public holidays (a country like DE, or US-TX): never booked\n",
+        ),
         # The huddle opens the day: at the start of the manager's working hours.
         (r'(?m)^(  huddle:\n(?:    .*\n)*?    time: )"08:30"', rf'\g<1>"{run.start}"'),
         (r"(?ms)^team:\n.*?\n\n(?=# --- KPIs)", _team_yaml(run.team).replace("\\", "\\\\") + "\n"),

@@ -1,10 +1,13 @@
 """coachd's memory: bookings, triage decisions, emails, adapter keys, ticks and an action log.
 
 TinyDB sits behind `StateStore`; nothing outside this module sees a TinyDB type. Every write
-is on disk when the call returns (AtomicJSONStorage: temp file, fsync, rename), so the
-executor can record intent before an outside write and the outcome after, and a `kill -9`
-at any instant leaves the previous or the next complete state. `batch()` groups several
-updates into one atomic write. Only one writer at a time: `open()` takes a StateLock.
+is on disk when the call returns, so the executor can record intent before an outside write
+and the outcome after, and a `kill -9` at any instant leaves the previous or the next
+complete state. A write appends the changed records to the journal (state_journal: one
+fsynced line, a cost that does not grow with history); the state file is rewritten whole
+(AtomicJSONStorage: temp file, fsync, rename) when the journal has grown as large as it, at
+`compact()` and at `close()`. `batch()` groups several updates into one journal line.
+Only one writer at a time: `open()` takes a StateLock.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any, Literal, TypeVar, cast
 from tinydb import TinyDB, where
 from tinydb.middlewares import Middleware
 
+from integrations import state_journal
 from integrations.atomic_storage import AtomicJSONStorage, CorruptStateError
 from integrations.errors import UserError
 from integrations.fsutil import fsync_dir
@@ -50,9 +54,18 @@ class EmailRecord:
     error: str | None = None
 
 
+# The journal is folded into the state file once it holds this much, or as much as the file.
+JOURNAL_MIN_BYTES = 64 * 1024
+
+
 class _Buffer(Middleware):
     """Keeps the document in memory (we are the only writer) and writes through to disk,
-    except inside a batch, where the write waits for the end of the outermost batch."""
+    except inside a batch, where the write waits for the end of the outermost batch.
+
+    A writable store journals: the StateStore `track()`s the operations of each change and
+    they are appended to the journal; a change made without `track()` (none should be) is
+    written by rewriting the whole file, so nothing is ever lost for want of a journal line.
+    """
 
     def __init__(self, storage_cls: Any) -> None:
         super().__init__(storage_cls)
@@ -60,34 +73,86 @@ class _Buffer(Middleware):
         self.loaded = False
         self.depth = 0
         self.dirty = False
+        self.journal: state_journal.Journal | None = None
+        self.ops: list[state_journal.Op] = []
+        self.untracked = False
+        self.file_size = 0
+
+    def _path(self) -> Path:
+        return cast(AtomicJSONStorage, self.storage).path
 
     def read(self) -> dict[str, Any] | None:
         if not self.loaded:
-            self.data = self.storage.read()
+            data = self.storage.read()
+            if data is not None:
+                try:
+                    ops, _ = state_journal.read(state_journal.journal_path(self._path()))
+                except state_journal.JournalDamaged as e:
+                    raise CorruptStateError(self._path(), str(e)) from e
+                state_journal.apply(data, ops)
+            # Without a state file, a journal left beside it belongs to a state that is gone.
+            self.data = data
             self.loaded = True
         return self.data
 
     def write(self, data: dict[str, Any]) -> None:
         self.data = data
         self.loaded = True
+        if self.journal is not None:
+            self.untracked, self.dirty = True, True
+            return  # the change's `track()` writes it
         if self.depth:
             self.dirty = True
             return
         self.flush()
+
+    def track(self, ops: list[state_journal.Op]) -> None:
+        """The operations of the change just made in memory; written now unless in a batch."""
+        self.ops += ops
+        self.untracked = False
+        self.dirty = True
+        if not self.depth:
+            self.flush()
 
     def flush(self) -> None:
         self.dirty = False
         if self.data is None:
             return
         try:
-            self.storage.write(self.data)
+            if self.journal is None or self.untracked or not self.file_size:
+                self._write_file()
+            elif self.ops:
+                if self.journal.size > max(JOURNAL_MIN_BYTES, self.file_size):
+                    self._write_file()
+                else:
+                    self.journal.append(self.ops)
+            self.ops, self.untracked = [], False
         except BaseException:
             # Memory must not run ahead of the disk: forget it and read the file again.
             self.forget()
             raise
 
+    def _write_file(self) -> None:
+        """The whole document to the state file, then the journal it now includes removed."""
+        assert self.data is not None
+        self.storage.write(self.data)
+        self.file_size = max(1, self._path().stat().st_size)
+        if self.journal is not None:
+            self.journal.remove()
+        self.ops, self.untracked = [], False
+
+    def checkpoint(self) -> None:
+        """Fold the journal into the state file (nothing to do when it is empty)."""
+        if self.journal is not None and self.data is not None and self.journal.size:
+            try:
+                self._write_file()
+            except BaseException:
+                self.forget()
+                raise
+
     def forget(self) -> None:
         self.data, self.loaded, self.dirty = None, False, False
+        self.ops, self.untracked = [], False
 
 
 def _iso(dt: datetime) -> str:
@@ -185,6 +250,9 @@ class StateStore:
             if readonly:
                 raise
             backup = _keep_aside(path, now)
+            journal = state_journal.journal_path(path)
+            if journal.exists():
+                _keep_aside(journal, now)
             log.error(
                 "state file %s was unreadable (%s); kept it as %s and started a fresh state",
                 path,
@@ -198,6 +266,11 @@ class StateStore:
             # Temp files of a writer killed mid-write; we hold the lock, so none is live.
             for tmp in path.parent.glob(f".{path.name}.*.tmp"):
                 tmp.unlink(missing_ok=True)
+            journal = state_journal.journal_path(path)
+            if data is None:
+                journal.unlink(missing_ok=True)  # no state file: nothing it could add to
+            buffer.journal = state_journal.Journal.open_for_append(journal)
+            buffer.file_size = path.stat().st_size if data is not None else 0
         meta = (data or {}).get("meta", {})
         schema = max(
             (d["schema"] for d in meta.values() if isinstance(d.get("schema"), int)), default=0
@@ -208,15 +281,27 @@ class StateStore:
                 "upgrade coachd or move the file away"
             )
         if data is None and not readonly:
-            store._db.table("meta").insert({"schema": SCHEMA, "created": _iso(now)})
+            store._insert("meta", {"schema": SCHEMA, "created": _iso(now)})
         return store
 
     def close(self) -> None:
-        """Release the lock. Everything written is already on disk."""
+        """Fold the journal into the state file and release the lock. Everything written is
+        already on disk; a store killed before this leaves its journal for the next open."""
+        if not self.readonly and self._lock is not None:
+            try:
+                self._buffer.checkpoint()
+            except OSError as e:
+                log.warning("could not fold the journal into %s (kept it): %s", self.path, e)
         self._db.close()
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+
+    def checkpoint(self) -> None:
+        """Rewrite the state file with everything in the journal, and remove the journal
+        (for tools that read the file itself; the store needs no checkpoint to be safe)."""
+        self._writable()
+        self._buffer.checkpoint()
 
     def __enter__(self) -> StateStore:
         return self
@@ -258,6 +343,22 @@ class StateStore:
 
     # --- generic keyed tables --------------------------------------------------------------
 
+    def _track_put(self, table: str, doc_ids: Sequence[int]) -> None:
+        t = self._db.table(table)
+        ops: list[state_journal.Op] = []
+        for doc_id in doc_ids:
+            doc = t.get(doc_id=doc_id)
+            if doc is not None:
+                ops.append(["put", table, str(doc_id), dict(cast(dict[str, Any], doc))])
+        self._buffer.track(ops)
+
+    def _insert(self, table: str, doc: dict[str, Any]) -> None:
+        self._track_put(table, [self._db.table(table).insert(doc)])
+
+    def _remove(self, table: str, doc_ids: Sequence[int]) -> None:
+        self._db.table(table).remove(doc_ids=list(doc_ids))
+        self._buffer.track([["del", table, str(i)] for i in doc_ids])
+
     def _rows(self, table: str) -> list[dict[str, Any]]:
         return [dict(d) for d in self._db.table(table).all()]
 
@@ -267,9 +368,10 @@ class StateStore:
         t = self._db.table(table)
         old = t.get(where(field) == doc[field])
         if old is None:
-            t.insert(doc)
+            self._insert(table, doc)
         else:
             t.update(doc, doc_ids=[old.doc_id])
+            self._track_put(table, [old.doc_id])
 
     def _one(self, table: str, field: str, value: str) -> dict[str, Any] | None:
         doc = self._db.table(table).get(where(field) == value)
@@ -400,7 +502,7 @@ class StateStore:
         self._writable()
         old = self._db.table("kv").get(where("key") == key)
         if old is not None:
-            self._db.table("kv").remove(doc_ids=[old.doc_id])
+            self._remove("kv", [old.doc_id])
 
     # --- ticks, heartbeat, errors, action log ----------------------------------------------
 
@@ -460,7 +562,7 @@ class StateStore:
     def log_action(self, at: datetime, what: str, detail: str) -> None:
         """Append to the action log ("booked", "declined", "flagged", "emailed", ...)."""
         self._writable()
-        self._db.table("events_log").insert({"at": _iso(at), "what": what, "detail": detail})
+        self._insert("events_log", {"at": _iso(at), "what": what, "detail": detail})
 
     def counts(self, since: datetime) -> dict[str, int]:
         """How many of each logged action happened at or after `since`."""
@@ -505,8 +607,9 @@ class StateStore:
                 t = self._db.table(table)
                 ids = [d.doc_id for d in t.all() if test(dict(d))]
                 if ids:
-                    t.remove(doc_ids=ids)
+                    self._remove(table, ids)
                 removed += len(ids)
+        self._buffer.checkpoint()  # a daily job: a good moment to fold the journal in
         if removed:
             log.info("compacted the state: %d records older than %s removed", removed, cutoff)
         return removed

@@ -14,7 +14,6 @@ import pytest
 import schedule
 from pinning import coachd_argv
 
-import daemon as daemon_module
 from daemon import Daemon, main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,7 +148,7 @@ def test_a_job_that_raises_does_not_stop_the_loop(
 
     monkeypatch.setattr(d, "_schedule", schedule_with_faults)
     assert isinstance(d.scheduler, schedule.Scheduler)
-    assert d.scheduler is not daemon_module.schedule.default_scheduler
+    assert d.scheduler is not schedule.default_scheduler
     assert d.run() == 0
     assert len(runs) == 3
     assert "job boom failed" in caplog.text

@@ -24,12 +24,19 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from integrations.calendar import ics_encode as enc
+from integrations.calendar import prescan
 from integrations.calendar.base import BusyRead, CalendarRead, CalendarWrite, WriteOutcome
+from integrations.calendar.cache import (
+    EventCache,
+    Row,
+    encode_events,
+    from_us,
+    to_us,
+)
 from integrations.calendar.ics_bounds import IcsLimits, check_size
 from integrations.calendar.ics_decode import (
     ParsedFile,
@@ -74,7 +81,38 @@ class _Cached:
     reader: str = ""  # the owner the events were decoded for (self_status depends on it)
     single: tuple[Event, ...] | None = None  # every event of a file without recurrence
     series: ParsedFile | None = None  # a recurring series, expanded anew for each window
+    # No event of the file lies outside [span): exact for decoded events, widened for a
+    # pre-scan (then neither `single` nor `series` is known until a window reaches it).
+    span: tuple[datetime, datetime] | None = None
+    span_us: tuple[int, int] | None = None  # the same from the persistent cache (UTC us)
+    row: Row | None = None  # `single` from the persistent cache, decoded on first use
+    # A series from the persistent cache: its occurrences over `cover` (encoded in `row`),
+    # good for any window inside it; another window parses the file.
+    cover: tuple[datetime, datetime] | None = None
+    expanded: tuple[Event, ...] | None = None
 
+    def misses(self, window: Interval) -> bool:
+        """Whether no event of the file can overlap the window."""
+        if self.span_us is not None:
+            lo, hi = _window_us(window)
+            return self.span_us[1] < lo or self.span_us[0] >= hi
+        return self.span is not None and (self.span[1] < window.start or self.span[0] >= window.end)
+
+
+_last_window: tuple[Interval, tuple[int, int]] | None = None
+
+
+def _window_us(window: Interval) -> tuple[int, int]:
+    """The window's bounds in UTC microseconds (kept for the last window: one per read)."""
+    global _last_window
+    if _last_window is None or _last_window[0] is not window:
+        _last_window = (window, (to_us(window.start), to_us(window.end)))
+    return _last_window[1]
+
+
+# A series is expanded this far past the window for the persistent cache, so the next
+# processes (whose window end moves with the clock) can reuse the expansion for a while.
+SERIES_AHEAD = timedelta(days=7)
 
 # How long an unchanged folder listing is trusted before every file is stat'ed again.
 FULL_SWEEP_EVERY = 3600.0
@@ -114,6 +152,7 @@ class LocalCalendar:
         limits: IcsLimits | None = None,
         read_budget: float | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        cache: EventCache | None = None,
     ) -> None:
         self.root = Path(root)
         self.tz = tz
@@ -122,6 +161,10 @@ class LocalCalendar:
         self._monotonic = monotonic
         self._deadline: float | None = None
         self._clock = clock or (lambda: datetime.now(UTC))
+        # Decoded files kept across processes (None: only this process's memory).
+        self._disk = cache
+        self._disk_rows: dict[tuple[Path, str], dict[str, Row]] = {}
+        self._disk_new: list[tuple[str, Row]] = []
         self._index: dict[Path, dict[str, Path]] = {}
         # Parsing dominates a read; files that did not change are not parsed again.
         self._files: dict[Path, _Cached] = {}
@@ -165,6 +208,7 @@ class LocalCalendar:
             raise UserError(f"cannot read calendar folder {folder}: {e}") from e
         events, warnings = [], []
         index: dict[str, Path] = {}
+        self._disk_new = []
         for n, path in enumerate(files):
             self._within_budget(folder, n, len(files))
             try:
@@ -177,6 +221,7 @@ class LocalCalendar:
                 warnings.append(f"skipped {path}: {e}")
         self._index[folder] = index
         present = set(files)
+        self._save_rows(folder, owner, present)
         known = self._by_folder.setdefault(folder, set())
         for gone in known - present:
             self._files.pop(gone, None)
@@ -194,18 +239,29 @@ class LocalCalendar:
         """
         cached = self._files.get(path)
         stamp = cached.stamp if cached is not None and not restat else _stamp(path)
-        if (
-            cached is None
-            or cached.stamp != stamp
-            or cached.reader != owner
-            or (cached.single is None and cached.series is None)
-        ):
-            parsed = parse_ics(self._read_bytes(path, stamp[2]))
-            cached = _Cached(stamp, parsed.uids, owner)
-            if any(is_series(parsed.calendar, uid) for uid in parsed.uids):
-                cached.series = parsed
-            else:
-                cached.single = tuple(single_events(parsed, self.tz, owner, owner))
+        if cached is None or cached.stamp != stamp or cached.reader != owner:
+            cached = self._remembered(path, stamp, owner) or self._scan(path, stamp, owner, window)
+            self._files[path] = cached
+        if cached.misses(window):
+            return []
+        if cached.cover is not None:
+            if cached.cover[0] <= window.start and window.end <= cached.cover[1]:
+                if cached.expanded is None and cached.row is not None:
+                    with contextlib.suppress(ValueError, TypeError, KeyError, IndexError):
+                        cached.expanded = tuple(cached.row.events(self.tz, owner))
+                    cached.row = None
+                if cached.expanded is not None:
+                    return [ev for ev in cached.expanded if in_window(ev, window)]
+            cached = self._decode(path, self._read_bytes(path, stamp[2]), stamp, owner, window)
+            self._files[path] = cached
+        if cached.single is None and cached.row is not None:
+            try:
+                cached.single = tuple(cached.row.events(self.tz, owner))
+            except (ValueError, TypeError, KeyError, IndexError) as e:
+                log.debug("calendar cache: undecodable entry for %s (%s): parsing", path, e)
+            cached.row = None
+        if cached.single is None and cached.series is None:
+            cached = self._decode(path, self._read_bytes(path, stamp[2]), stamp, owner, window)
             self._files[path] = cached
         if cached.single is not None:
             return [ev for ev in cached.single if in_window(ev, window)]
@@ -220,6 +276,81 @@ class LocalCalendar:
             data = fh.read(self.limits.max_file_bytes + 1)
         check_size(len(data), self.limits)
         return data
+
+    def _remembered(self, path: Path, stamp: _Stamp, owner: str) -> _Cached | None:
+        """The file's entry from the persistent cache, if it has one for this very file."""
+        if self._disk is None:
+            return None
+        key = (path.parent, owner)
+        rows = self._disk_rows.get(key)
+        if rows is None:
+            rows = self._disk_rows[key] = self._disk.load(path.parent, owner, self.tz.key)
+        row = rows.get(path.name)
+        if row is None or row.stamp != stamp:
+            return None
+        span = None if row.lo is None or row.hi is None else (row.lo, row.hi)
+        if row.kind == "series":
+            try:
+                cover = (from_us(row.lo or 0, UTC), from_us(row.hi or 0, UTC))
+            except (OverflowError, ValueError):
+                return None  # bounds no datetime can hold: a damaged row, parse the file
+            return _Cached(stamp, row.uids, owner, cover=cover, row=row)
+        return _Cached(
+            stamp, row.uids, owner, span_us=span, row=row if row.kind == "single" else None
+        )
+
+    def _scan(self, path: Path, stamp: _Stamp, owner: str, window: Interval) -> _Cached:
+        """A file not seen before: pre-scanned, and parsed only if it may touch the window."""
+        data = self._read_bytes(path, stamp[2])
+        found = prescan.scan(data)
+        if found is None or found.may_touch(window.start, window.end):
+            return self._decode(path, data, stamp, owner, window)
+        if self._disk is not None:
+            row = Row(stamp, "scan", found.uids, to_us(found.start), to_us(found.end))
+            self._disk_new.append((path.name, row))
+        return _Cached(stamp, found.uids, owner, span=(found.start, found.end))
+
+    def _decode(
+        self, path: Path, data: bytes, stamp: _Stamp, owner: str, window: Interval
+    ) -> _Cached:
+        """A full parse of the file (standard zone definitions skipped, see prescan).
+
+        For the persistent cache, a series is also expanded over the window and SERIES_AHEAD.
+        """
+        parsed = parse_ics(prescan.strip_standard_vtimezones(data))
+        cached = _Cached(stamp, parsed.uids, owner)
+        if any(is_series(parsed.calendar, uid) for uid in parsed.uids):
+            cached.series = parsed
+            if self._disk is not None:
+                cover = Interval(window.start, window.end + SERIES_AHEAD)
+                occ = occurrences(parsed, cover, self.tz, owner, owner, self.limits)
+                bounds = (to_us(cover.start), to_us(cover.end))
+                row = Row(stamp, "series", parsed.uids, *bounds, encode_events(occ))
+                self._disk_new.append((path.name, row))
+            return cached
+        single = tuple(single_events(parsed, self.tz, owner, owner))
+        cached.single = single
+        lo: int | None = None
+        hi: int | None = None
+        if single:
+            cached.span = (min(e.start for e in single), max(e.end for e in single))
+            lo, hi = to_us(cached.span[0]), to_us(cached.span[1])
+        if self._disk is not None:
+            row = Row(stamp, "single", parsed.uids, lo, hi, encode_events(single))
+            self._disk_new.append((path.name, row))
+        return cached
+
+    def _save_rows(self, folder: Path, owner: str, present: set[Path]) -> None:
+        """Write what this read learned to the persistent cache; forget files gone."""
+        new, self._disk_new = self._disk_new, []
+        if self._disk is None:
+            return
+        rows = self._disk_rows.get((folder, owner), {})
+        names = {p.name for p in present}
+        gone = [name for name in rows if name not in names]
+        for name in gone:
+            rows.pop(name, None)
+        self._disk.store(folder, owner, self.tz.key, new, gone)
 
     def busy(self, people: Sequence[str], window: Interval) -> BusyRead:
         """Per person, the merged intervals (clipped to the window) of events that block time.
@@ -306,6 +437,8 @@ class LocalCalendar:
         return outcomes
 
     def _apply_one(self, owner: str, write: CalendarWrite) -> WriteOutcome:
+        from integrations.calendar import ics_encode as enc  # icalendar: only when writing
+
         folder = person_dir(self.root, owner)
         if isinstance(write, Book):
             return self._book(owner, folder, write)
@@ -342,6 +475,8 @@ class LocalCalendar:
 
     def _book(self, owner: str, folder: Path, book: Book) -> WriteOutcome:
         """Write coachd's event as `<event_id>.ics`, unless a file already holds that UID."""
+        from integrations.calendar import ics_encode as enc
+
         item_filename(book.event_id)  # refuse an id that is not a safe file name, before looking
         if book.end.astimezone(UTC) < book.start.astimezone(UTC):
             # Written, it would be a file every reader skips as malformed.
@@ -364,6 +499,8 @@ class LocalCalendar:
             self._index.get(found.path.parent, {}).pop(found.uid, None)
             self._files.pop(found.path, None)
             return
+        from integrations.calendar import ics_encode as enc
+
         rid = parse_recurrence_suffix(found.recurrence)
         if enc.exclude_occurrence(found.parsed.calendar, found.uid, rid, self.tz, self._clock()):
             self._save(found)

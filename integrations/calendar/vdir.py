@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from pathlib import Path
 
 from integrations import fsutil
@@ -63,17 +64,22 @@ def list_items(folder: Path) -> list[Path]:
 
     Raises FileNotFoundError when the folder does not exist and OSError when it cannot be read.
     """
-    out = []
-    for child in folder.iterdir():
-        if child.name.startswith(".") or not child.name.endswith(ITEM_SUFFIX):
-            continue
-        if child.is_symlink() and not inside(folder, child):
-            # Logged when the folder is listed (once per change), not on every tick.
-            log.warning("skipped %s: a symbolic link leading out of %s", child, folder)
-            continue
-        if child.is_file():
-            out.append(child)
-    return sorted(out)
+    # scandir: the entry's type comes with the listing (no stat per file in a year-old
+    # folder), and names sort faster than Paths.
+    names = []
+    with os.scandir(folder) as entries:
+        for e in entries:
+            if e.name.startswith(".") or not e.name.endswith(ITEM_SUFFIX):
+                continue
+            if e.is_symlink() and not inside(folder, folder / e.name):
+                # Logged when the folder is listed (once per change), not on every tick.
+                log.warning(
+                    "skipped %s: a symbolic link leading out of %s", folder / e.name, folder
+                )
+                continue
+            if e.is_file():
+                names.append(e.name)
+    return [folder / name for name in sorted(names)]
 
 
 def item_filename(uid: str) -> str:
