@@ -31,9 +31,11 @@ def test_a_full_disk_is_one_line_in_the_log_and_in_status(
 ) -> None:
     cfg = str(demo / "config.yaml")
     assert main(["once", "--config", cfg]) == 0
-    # Every durable write now fails as on a full disk: the state and the calendar files.
+    # Every durable write now fails as on a full disk: the state (its file and its journal)
+    # and the calendar files.
     monkeypatch.setattr("integrations.atomic_storage.atomic_write", _disk_full)
     monkeypatch.setattr("integrations.fsutil.atomic_write", _disk_full)
+    monkeypatch.setattr("integrations.state_journal.Journal.append", _disk_full)
     capsys.readouterr()
     assert main(["once", "--config", cfg]) == 1
     log = capsys.readouterr().err  # main() logs to stderr
