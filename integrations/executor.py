@@ -193,6 +193,9 @@ class Executor:
                 title=a.title,
                 organizer=a.organizer,
                 start=a.start,
+                cap=None if isinstance(a, Decline) else a.cap,
+                policy=a.policy,
+                was=a.was,
             )
         )
         if what != "keep":

@@ -84,11 +84,17 @@ class Decline:
     message: str
     reason: str
     delegate_to: str | None = None
+    policy: str = ""
+    was: str | None = None
 
 
 @dataclass(frozen=True)
 class Flag:
-    """Mark a meeting for the manager's attention without answering it."""
+    """Mark a meeting for the manager's attention without answering it.
+
+    `rule` is what decided; `cap` the protection or `at_most` rule that limited it (if any);
+    `policy` the triage policy's hash; `was` the earlier decision a policy change replaced.
+    """
 
     event_id: str
     fingerprint: str
@@ -97,11 +103,15 @@ class Flag:
     start: datetime
     rule: str
     reason: str
+    cap: str | None = None
+    policy: str = ""
+    was: str | None = None
 
 
 @dataclass(frozen=True)
 class Keep:
-    """Record that triage looked at an invitation and leaves it alone (decide once)."""
+    """Record that triage looked at an invitation and leaves it alone (decide once).
+    Fields as for Flag."""
 
     event_id: str
     fingerprint: str
@@ -110,6 +120,9 @@ class Keep:
     start: datetime
     rule: str
     reason: str
+    cap: str | None = None
+    policy: str = ""
+    was: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,9 +169,10 @@ def describe(action: Action) -> str:
     if isinstance(action, Decline | Flag | Keep):
         when = action.start.strftime("%a %Y-%m-%d %H:%M")
         verb = "Delegate" if isinstance(action, Decline) and action.delegate_to else name
-        return (
-            f"{verb:<7} {when}  {action.title!r} from {action.organizer}  [{action.rule}]"
-            f"  -- {action.reason}"
+        cap = getattr(action, "cap", None)
+        rule = f"{action.rule}, capped by {cap}" if cap else action.rule
+        return f"{verb:<7} {when}  {action.title!r} from {action.organizer}  [{rule}]  -- " + (
+            action.reason
         )
     if isinstance(action, SendEmail):
         return f"{name:<7} {action.kind} to {', '.join(action.to)}  -- {action.reason}"

@@ -124,6 +124,9 @@ class Decision:
     title: str = ""
     organizer: str = ""
     start: datetime | None = None
+    cap: str | None = None
+    policy: str = ""  # the triage policy's hash; "manager" for the manager's own answer
+    was: str | None = None  # "<action>:<rule>" of the decision a policy change replaced
 
 
 @dataclass(frozen=True)
