@@ -444,6 +444,7 @@ class Protections(Strict):
     accepted: Level = "keep"
     tentative: Level = "keep"
     boss: Level = "keep"
+    leadership: Level = "keep"
     never_decline: Level = "keep"
     customer_guest: Level = "keep"
 

@@ -1,30 +1,38 @@
 """Meeting triage: which invitations to decline, delegate, flag or keep, and why.
 
 Safety comes first: one wrongly declined meeting with the CEO or a customer is worse than ten
-flagged ones. The decision for one invitation, in order:
+flagged ones. The decision for one invitation:
 
-1. **Protected** meetings are never declined and never flagged by a rule or a budget: the
-   manager organizes it (or it has no organizer), the manager already accepted it (or said
-   tentative), the boss organizes it or is invited, an organizer or guest is listed in
-   `triage.never_decline`, or an external guest comes from `triage.customer_domains`. When a
-   rule or budget would have acted, the result is a Keep naming the protection
-   (rule `protected:<which>`); otherwise protected meetings pass silently.
-2. The first matching **rule** (planner.rules) decides: keep, flag, decline or delegate.
-   `triage.mode: flag` turns a decline/delegate into a Flag ("would decline (mode: flag)"),
-   and past `triage.max_declines_per_tick` declines in one tick the rest become Flags that say
-   the cap was reached (they are decided: the manager answers them by hand).
-3. A kept or unmatched invitation whose category (planner.classify) is `non_sales` or
-   `account_management` and that would push its week over `triage.budgets.*` is flagged with
-   the figures (rule `budget:<category>`).
-4. An accepted or pending invitation that overlaps a coaching block and is otherwise left
-   alone is flagged with rule `conflict:coaching` (the coaching planner reports its own side).
-   This is a report about a clash, not a triage verdict, so it applies to protected meetings
-   too; it never answers the invitation.
+1. **Propose.** The first matching rule with an `action` (planner.rules) proposes keep, flag,
+   decline or delegate. A `keep` is final, unless the rule names its `category` itself: then
+   the hour budget of that category still applies. An invitation no rule decides, whose
+   category (planner.classify) is `non_sales` or `account_management` and that would push its
+   week over `triage.budgets.*`, is proposed for a flag with the figures (`budget:<category>`).
+2. **Cap.** Protections and `at_most` rules limit the proposal; the strictest that matches
+   wins (keep before flag), wherever the rule sits in the list. Protections, checked and named
+   in this order (`PROTECTION_ORDER`): the manager organizes it (or it has no organizer); the
+   manager accepted it; answered tentative; the boss organizes it; leadership organizes it;
+   the organizer is on `triage.never_decline`; the boss is invited; a guest is on
+   `never_decline`; a guest comes from a customer domain. Each is `keep` by default (never
+   declined or flagged); `triage.protect.<which>: flag` lowers it to "at most flag". A capped
+   decision names both: `rule` (what proposed) and `cap` (what limited it). A protected
+   meeting that nothing would act on passes silently.
+3. **Mode.** `triage.mode: flag` turns a decline/delegate into a Flag ("would decline (mode:
+   flag)"), and past `triage.max_declines_per_tick` declines in one tick the rest become Flags
+   that say the cap was reached. `delegate_to: rep_among_guests` hands the meeting to the
+   first rep of the team on its guest list (a Flag when there is none).
+4. **Clash.** An accepted or pending invitation that overlaps a coaching block and is otherwise
+   left alone is flagged with rule `conflict:coaching` (the coaching planner reports its own
+   side). This is a report about a clash, not a triage verdict, so it applies to protected
+   meetings too; it never answers the invitation.
 
 An invitation with no matching rule and nothing to report gets no action at all, so a rule
 added later still applies to it. Every other outcome is an action, which the executor records
-as a Decision; an invitation whose Decision has the same fingerprint is not decided again,
-and one whose time or title changed is. A recurring series is decided once, on its first
+as a Decision with the policy's hash (`policy_hash`); an invitation whose Decision has the
+same fingerprint is not decided again, and one whose time or title changed is. When the
+policy changes, a future invitation that was flagged or kept and that the manager has not
+answered is decided once more under the new policy; the new decision names the old one
+(`was`), so the digest can say what changed. A recurring series is decided once, on its first
 upcoming occurrence (the backend answers for the whole series), under a series fingerprint
 made of its uid, title, local start time and length.
 
@@ -113,6 +121,7 @@ PROTECTION_ORDER = (
     "protected:already-accepted",
     "protected:tentative",
     "protected:boss (organizer)",
+    "protected:leadership (organizer)",
     "protected:never-decline (organizer)",
     "protected:boss (guest)",
     "protected:never-decline (guest)",
@@ -191,7 +200,9 @@ def protections(policy: Policy, event: Event, ctx: MatchContext) -> list[Protect
         return [Protection("protected:organizer-is-manager", "you organize this meeting")]
     out: list[Protection] = []
     if event.self_status == "accepted":
-        out.append(Protection("protected:already-accepted", "you already accepted it", levels.accepted))
+        out.append(
+            Protection("protected:already-accepted", "you already accepted it", levels.accepted)
+        )
     if event.self_status == "tentative":
         out.append(Protection("protected:tentative", "you answered tentative", levels.tentative))
     boss = (policy.manager.boss or "").lower()
@@ -199,6 +210,14 @@ def protections(policy: Policy, event: Event, ctx: MatchContext) -> list[Protect
     people = guests(event)
     if boss and organizer == boss:
         out.append(Protection("protected:boss", f"your boss {boss} organizes it", levels.boss))
+    elif ctx.is_(organizer, "leadership"):
+        out.append(
+            Protection(
+                "protected:leadership",
+                f"the organizer {organizer} is leadership (triage.groups.leadership)",
+                levels.leadership,
+            )
+        )
     entry = _entry_for(organizer, never)
     if entry is not None:
         out.append(

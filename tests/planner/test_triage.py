@@ -552,3 +552,21 @@ def test_protected_meetings_are_never_declined_and_a_second_tick_adds_nothing(
             assert (protection(p, ev, ctx) is not None) is _protected(ev)
     memory = decisions_from(actions)
     assert decided(triage(p, events, coaching=blocks, decisions=memory)) == []
+
+
+def test_delegate_to_the_rep_among_guests_or_flag_when_there_is_none() -> None:
+    rules = [
+        {
+            "name": "tools",
+            "action": "delegate",
+            "delegate_to": "rep_among_guests",
+            "match": {"title": ["tooling"]},
+        }
+    ]
+    with_rep = make_event("Tooling", at(2, 10), guests=["ops2@acme.com", "sam@acme.com"])
+    without = make_event("Tooling", at(2, 11))
+    actions = triage(policy(rules), [with_rep, without])
+    [d] = of(actions, Decline)
+    assert d.delegate_to == "sam@acme.com"
+    [f] = of(actions, Flag)
+    assert f.event_id == without.id and "no rep of the team is a guest" in f.reason
