@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["MAX_BLOCK", "MAX_LINE", "normalise", "shown", "shown_block"]
+__all__ = ["MAX_BLOCK", "MAX_LINE", "normalise", "shown", "shown_block", "visible"]
 
 MAX_LINE = 200
 MAX_BLOCK = 2000
@@ -63,6 +63,13 @@ def _visible(ch: str, keep_newlines: bool) -> str:
     if cat == "Cf":  # bidi controls, zero-width characters: invisible, so removed
         return ""
     return ch
+
+
+def visible(text: str) -> str:
+    """Text with its layout kept (line breaks, tabs, runs of spaces) and nothing invisible or
+    unsafe: other controls and U+2028/2029 become spaces, format characters are removed."""
+    s = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(c if c in "\n\t" else _visible(c, keep_newlines=True) for c in s)
 
 
 def _cap(text: str, limit: int) -> str:
