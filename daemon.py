@@ -247,6 +247,29 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from integrations.explain import explain_event
+
+    loaded = load_policy(Path(args.config))
+    now = _at(args.at) if args.at else clock.now()
+    for line in explain_event(loaded, args.event, now):
+        _out(line)
+    return 0
+
+
+def _at(text: str) -> datetime:
+    """`--at ISO-TIME`: an aware instant (a time without an offset is refused)."""
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(
+            f"--at: not an ISO time like 2026-12-02T09:00-06:00 (got {text!r})"
+        ) from None
+    if at.tzinfo is None:
+        raise UserError(f"--at: give the UTC offset too, like 2026-12-02T09:00-06:00 ({text!r})")
+    return at
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     from integrations.preview import audit_weeks_now
     from planner.audit_report import format_table
@@ -542,6 +565,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--rep", help="the rep (email) for an agenda")
     p.add_argument("--out", help="write the HTML part to this file")
+    p = add("explain", cmd_explain, "why triage decides what it does for one meeting")
+    p.add_argument("event", help="the event's id or UID, or part of its title")
+    p.add_argument("--at", help="explain as of this ISO time (default: now)")
     p = add("audit", cmd_audit, "where the manager's hours went, against the targets")
     p.add_argument("--weeks", type=int, default=4)
     p.add_argument("--json", action="store_true")

@@ -75,6 +75,7 @@ __all__ = [
     "EMAIL_KINDS",
     "Invitation",
     "Protection",
+    "decide_one",
     "delegate_context",
     "email_key",
     "invitations",
@@ -402,6 +403,27 @@ def plan_triage(
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    actions: list[Action] = []
+    for inv, action in _decide_all(policy, snapshot, now, coaching):
+        if isinstance(action, Decline):
+            actions.append(action)
+            actions.extend(_emails(policy, inv, action))
+        elif action is not None:
+            actions.append(action)
+        if action is not None:
+            log.debug("triage %s %r: %s", type(action).__name__, inv.event.title, action.reason)
+    return actions
+
+
+def _decide_all(
+    policy: Policy,
+    snapshot: Snapshot,
+    now: datetime,
+    coaching: Sequence[Interval],
+    also: str | None = None,
+) -> list[tuple[Invitation, Decline | Flag | Keep | None]]:
+    """Every invitation this tick decides, in start order, with its decision. `also` (an
+    event id) adds that event's invitation even if it was decided before (for explain)."""
     ctx = MatchContext.build(policy, coaching)
     current = policy_hash(policy)
     before = _previous(snapshot.decisions.values())
@@ -410,6 +432,8 @@ def plan_triage(
         earlier = _earlier(inv, before)
         if earlier is None or _redecide(earlier, inv, current):
             todo.append((inv, earlier))
+        elif also is not None and also in {e.id for e in inv.members}:
+            todo.append((inv, None))
     if not todo:
         return []
     tz = policy.manager.tz
@@ -420,7 +444,7 @@ def plan_triage(
         deciding={e.id for i, _ in todo for e in i.members},
         weeks={week_monday(i.event.start.astimezone(tz).date()) for i, _ in todo},
     )
-    actions: list[Action] = []
+    out: list[tuple[Invitation, Decline | Flag | Keep | None]] = []
     declines = 0
     for inv, earlier in todo:
         action = _decide(policy, inv, ctx, budgets, declines)
@@ -430,16 +454,23 @@ def plan_triage(
             action = replace(action, policy=current)
         if isinstance(action, Decline):
             declines += 1
-            actions.append(action)
-            actions.extend(_emails(policy, inv, action))
-        elif action is not None:
-            actions.append(action)
-        if not isinstance(action, Decline):
+        else:
             category, _ = classify(policy, inv.event, ctx)
             budgets.add(inv, category)
-        if action is not None:
-            log.debug("triage %s %r: %s", type(action).__name__, inv.event.title, action.reason)
-    return actions
+        out.append((inv, action))
+    return out
+
+
+def decide_one(
+    policy: Policy, snapshot: Snapshot, now: datetime, coaching: Sequence[Interval], event: Event
+) -> tuple[Invitation | None, Decline | Flag | Keep | None]:
+    """What triage decides for the invitation holding `event` if this tick decided it (for
+    `coachd explain`), even when it was decided before: the invitation (None when triage does
+    not look at the event) and the decision."""
+    for inv, action in _decide_all(policy, snapshot, now, coaching, also=event.id):
+        if event.id in {e.id for e in inv.members}:
+            return inv, action
+    return None, None
 
 
 def _replacing(
