@@ -50,6 +50,14 @@ DIGEST_MAX_LOOKBACK = timedelta(days=7)
 _REPORTED = ("decline", "delegate", "flag")
 
 
+def is_news(d: Decision) -> bool:
+    """Whether the digest reports a decision: a decline, delegation or flag, or any decision
+    a policy change altered; a re-decision that came out the same is not news."""
+    if d.was is not None:
+        return d.was != f"{d.action}:{d.rule}"
+    return d.action in _REPORTED
+
+
 def plan_emails(
     policy: Policy, snapshot: Snapshot, now: datetime, bookings: Sequence[Block]
 ) -> list[SendEmail]:
@@ -205,7 +213,7 @@ def _digest(policy: Policy, snapshot: Snapshot, now: datetime) -> SendEmail | No
     news = [
         d
         for d in snapshot.decisions.values()
-        if d.action in _REPORTED and since <= d.decided_at < due
+        if is_news(d) and since <= d.decided_at < due
     ]
     if not news:
         return None
@@ -461,7 +469,7 @@ def preview_context(
         news = [
             d
             for d in snapshot.decisions.values()
-            if d.action in _REPORTED and since <= d.decided_at < due
+            if is_news(d) and since <= d.decided_at < due
         ]
         return digest_context(policy, news, since, due)
     if kind == "sales_meeting":
