@@ -15,6 +15,7 @@ from typing import Any
 from integrations.calendar.base import Calendar
 from integrations.config_file import LoadedConfig
 from integrations.executor import Executor, TickReport
+from integrations.inbox.base import Inbox
 from integrations.kpi_csv import CsvKpiSource
 from integrations.mail.base import Mailer
 from integrations.mail.render import Renderer
@@ -87,6 +88,20 @@ def open_mailer(loaded: LoadedConfig) -> Mailer:
     return MaildirMailer(loaded.resolve(settings.maildir.path))
 
 
+def open_inbox(loaded: LoadedConfig) -> Inbox | None:
+    """The configured inbox (where replies to coachd arrive), or None for `type: none`."""
+    settings = loaded.policy.inbox
+    if settings.type == "none":
+        return None
+    if settings.type == "imap":
+        from integrations.inbox.imap import ImapInbox
+
+        return ImapInbox.from_settings(settings.imap, loaded.base_dir)
+    from integrations.inbox.maildir import MaildirInbox
+
+    return MaildirInbox(loaded.resolve(settings.maildir.path))
+
+
 def open_renderer(loaded: LoadedConfig) -> Renderer:
     tdir = loaded.policy.email.templates_dir
     return Renderer(loaded.resolve(tdir) if tdir else None)
@@ -106,9 +121,13 @@ def state_path(loaded: LoadedConfig) -> Path:
 
 
 def read_current(
-    loaded: LoadedConfig, store: StateStore, now: datetime, calendar: Calendar
+    loaded: LoadedConfig,
+    store: StateStore,
+    now: datetime,
+    calendar: Calendar,
+    inbox: Inbox | None = None,
 ) -> SnapshotRead:
-    """The Snapshot for `now`: the calendar, the KPI file, the notes and the state."""
+    """The Snapshot for `now`: the calendar, the KPI file, the notes, the inbox, the state."""
     policy = loaded.policy
     return read_snapshot(
         policy,
@@ -117,6 +136,7 @@ def read_current(
         notes_dir=loaded.resolve(policy.email.notes_dir),
         store=store,
         now=now,
+        inbox=inbox,
     )
 
 
@@ -146,7 +166,7 @@ def run_tick(
     policy = loaded.policy
     kv: Any = OverlayKV(store) if dry_run else store
     cal = calendar or open_calendar(loaded, kv)
-    read = read_current(loaded, store, now, cal)
+    read = read_current(loaded, store, now, cal, open_inbox(loaded))
     actions = plan(policy, read.snapshot, now, force=force)
     result = TickResult(snapshot=read.snapshot, actions=actions, warnings=read.warnings)
     if dry_run:

@@ -141,6 +141,16 @@ class SendEmail:
 
 
 @dataclass(frozen=True)
+class Processed:
+    """Record that an inbox message was handled, so it is never handled again. The executor
+    records it after every other action of the tick (a crash before that handles it again,
+    and every action it led to is idempotent)."""
+
+    message_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Hold:
     """Make no writes this tick: the snapshot looks wrong (a safety brake pulled)."""
 
@@ -155,7 +165,9 @@ class Notice:
     reason: str
 
 
-Action = Book | Move | Cancel | Remember | Decline | Flag | Keep | SendEmail | Hold | Notice
+Action = (
+    Book | Move | Cancel | Remember | Decline | Flag | Keep | SendEmail | Processed | Hold | Notice
+)
 
 
 def describe(action: Action) -> str:
@@ -178,6 +190,8 @@ def describe(action: Action) -> str:
         return f"{name:<7} {action.kind} to {', '.join(action.to)}  -- {action.reason}"
     if isinstance(action, Hold):
         return f"{name:<7} no changes this tick  -- {action.reason}"
+    if isinstance(action, Processed):
+        return f"{'Reply':<7} {action.message_id}  -- {action.reason}"
     if isinstance(action, Notice):
         return f"{name:<7} {action.reason}"
     return f"{name:<7} {action.key}  -- {action.reason}"

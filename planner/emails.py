@@ -210,11 +210,7 @@ def _digest(policy: Policy, snapshot: Snapshot, now: datetime) -> SendEmail | No
     prev = _previous_digest_day(snapshot.sent, today)
     since = local_dt(prev, cfg.time, tz) if prev else due - timedelta(days=1)
     since = max(since, due - DIGEST_MAX_LOOKBACK)
-    news = [
-        d
-        for d in snapshot.decisions.values()
-        if is_news(d) and since <= d.decided_at < due
-    ]
+    news = [d for d in snapshot.decisions.values() if is_news(d) and since <= d.decided_at < due]
     if not news:
         return None
     ctx = digest_context(policy, news, since, due)
@@ -467,9 +463,7 @@ def preview_context(
         due = local_dt(now.astimezone(tz).date(), policy.email.digest.time, tz)
         since = due - timedelta(days=1)
         news = [
-            d
-            for d in snapshot.decisions.values()
-            if is_news(d) and since <= d.decided_at < due
+            d for d in snapshot.decisions.values() if is_news(d) and since <= d.decided_at < due
         ]
         return digest_context(policy, news, since, due)
     if kind == "sales_meeting":

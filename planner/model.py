@@ -130,6 +130,21 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class Reply:
+    """One message from the inbox that coachd has not processed yet (see integrations.inbox).
+
+    `refs` holds the Message-IDs it answers (In-Reply-To and References); `text` is its plain
+    text body. Everything but `message_id` is outside text: hostile until checked.
+    """
+
+    message_id: str
+    sender: str
+    subject: str = ""
+    refs: tuple[str, ...] = ()
+    text: str = ""
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything one tick knows about the world, read before planning.
 
@@ -137,7 +152,9 @@ class Snapshot:
     the audit and KPI context) to the end of the horizon. `rep_busy` holds each rep's busy
     intervals. `bookings`, `decisions` and `sent` are coachd's own memory from the state store.
     `read_errors` names calendars that could not be read this tick (the planner books nothing
-    that depends on them).
+    that depends on them). `replies` are the inbox's unprocessed messages; `digest_numbers`
+    maps each recent digest's email key to its numbered flags (number -> (event id,
+    fingerprint)), so a reply like `decline 2` can be resolved.
     """
 
     window: Interval
@@ -150,3 +167,5 @@ class Snapshot:
     notes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     read_errors: Mapping[str, str] = field(default_factory=dict)
     last_event_count: int | None = None
+    replies: tuple[Reply, ...] = ()
+    digest_numbers: Mapping[str, Mapping[str, tuple[str, str]]] = field(default_factory=dict)

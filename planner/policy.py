@@ -553,6 +553,36 @@ class EmailSettings(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class InboxMaildir(Strict):
+    path: str = "inbox"
+
+
+class ImapSettings(Strict):
+    """An IMAP mailbox over TLS (port 993). Credentials: `username` and `password` (or
+    `oauth2_token` with `auth: xoauth2`), best written as `${ENV_VAR}`; when left out they
+    come from COACHD_IMAP_USERNAME, COACHD_IMAP_PASSWORD and COACHD_IMAP_OAUTH2_TOKEN."""
+
+    host: str = "localhost"
+    port: int = Field(default=993, ge=1, le=65535)
+    auth: Literal["password", "xoauth2"] = "password"
+    username: str | None = None
+    password: str | None = None
+    oauth2_token: str | None = None
+    mailbox: str = "INBOX"
+    cafile: str | None = None
+    timeout: Duration = timedelta(seconds=30)
+
+
+class InboxSettings(Strict):
+    """Where replies to coachd's emails arrive (the mailbox of `email.from`): a Maildir (the
+    default; a missing folder means no replies yet), an IMAP mailbox, or `none`."""
+
+    type: Literal["maildir", "imap", "none"] = "maildir"
+    maildir: InboxMaildir = InboxMaildir()
+    imap: ImapSettings = ImapSettings()
+    lookback: Duration = timedelta(days=14)
+
+
 class GoogleSettings(Strict):
     credentials: Literal["oauth", "service_account", "none"] = "oauth"
     client_secrets: str = "client_secret.json"
@@ -634,6 +664,7 @@ class Policy(Strict):
     triage: Triage = Triage()
     kpi_source: KpiSource = KpiSource()
     email: EmailSettings = EmailSettings()
+    inbox: InboxSettings = InboxSettings()
     calendar: CalendarSettings = CalendarSettings()
     state: StateSettings = StateSettings()
     audit: Audit = Audit()

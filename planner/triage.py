@@ -73,14 +73,20 @@ from planner.timeutil import Interval, week_monday
 __all__ = [
     "BUDGETED",
     "EMAIL_KINDS",
+    "MANAGER_POLICY",
+    "PROTECTION_ORDER",
     "Invitation",
     "Protection",
     "decide_one",
     "delegate_context",
     "email_key",
+    "emails_for_decline",
     "invitations",
     "plan_triage",
+    "policy_hash",
     "protection",
+    "protections",
+    "rep_among_guests",
     "reply_context",
     "sample_context",
     "series_fingerprint",
@@ -403,11 +409,18 @@ def plan_triage(
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    actions: list[Action] = []
+    # The manager's replies to the digest come first, and the invitations they answer are not
+    # decided by the rules this tick. (Imported here: planner.replies builds on this module.)
+    from planner.replies import plan_replies
+
+    actions: list[Action] = plan_replies(policy, snapshot, now) if snapshot.replies else []
+    answered = {a.event_id for a in actions if isinstance(a, Decline | Keep)}
     for inv, action in _decide_all(policy, snapshot, now, coaching):
+        if answered & {e.id for e in inv.members}:
+            continue
         if isinstance(action, Decline):
             actions.append(action)
-            actions.extend(_emails(policy, inv, action))
+            actions.extend(emails_for_decline(policy, inv, action))
         elif action is not None:
             actions.append(action)
         if action is not None:
@@ -628,7 +641,7 @@ def _keep(inv: Invitation, rule: str, reason: str, cap: str | None = None) -> Ke
     return Keep(e.id, inv.fingerprint, e.title, e.organizer or "", e.start, rule, reason, cap)
 
 
-def _emails(policy: Policy, inv: Invitation, d: Decline) -> list[SendEmail]:
+def emails_for_decline(policy: Policy, inv: Invitation, d: Decline) -> list[SendEmail]:
     """The reply to the organizer (local backend only: Google tells the organizer itself) and,
     for a delegation, the meeting's details to the delegate (every backend)."""
     e = inv.event

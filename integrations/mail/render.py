@@ -377,7 +377,13 @@ def check_templates(
 
 
 # Other planner modules that provide `sample_context(kind)` for the kinds they own.
-_SAMPLE_MODULES = ("planner.emails", "planner.audit", "planner.triage", "planner.delegation")
+_SAMPLE_MODULES = (
+    "planner.emails",
+    "planner.audit",
+    "planner.triage",
+    "planner.delegation",
+    "planner.replies",
+)
 
 
 def default_samples(kinds: list[str]) -> dict[str, Mapping[str, Any]]:
