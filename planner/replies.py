@@ -130,9 +130,10 @@ def plan_replies(policy: Policy, snapshot: Snapshot, now: datetime) -> list[Acti
         done, refused = _carry_out(
             policy, snapshot, reply, commands, snapshot.digest_numbers[key], upcoming, handled
         )
+        said = [d for _, d in done if d]
         out += [a for a, _ in done]
-        out.append(_confirmation(policy, reply, [d for _, d in done if d], refused, unknown))
-        out.append(Processed(reply.message_id, f"{len(done)} action(s) from your reply"))
+        out.append(_confirmation(policy, reply, said, refused, unknown))
+        out.append(Processed(reply.message_id, f"{len(said)} meeting(s) answered by your reply"))
     return out
 
 
