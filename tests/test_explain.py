@@ -37,10 +37,11 @@ def test_explains_a_protected_meeting_naming_the_first_protection(
     code, out = _explain(demo, capsys, "regional pipeline")
     assert code == 0
     protections = [line for line in out.splitlines() if line.startswith("  - protected:")]
-    assert protections[0].startswith("  - protected:never-decline (at most keep): the organizer")
+    assert protections[0].startswith("  - protected:leadership (at most keep): the organizer")
+    assert protections[1].startswith("  - protected:never-decline (at most keep): the organizer")
     decision = out.splitlines()[-1]
     assert decision.startswith("Decision (flag mode): Keep [")
-    assert "capped by 'protected:never-decline'" in decision
+    assert "capped by 'protected:leadership'" in decision
 
 
 def test_a_query_naming_nothing_or_several_events_says_so(

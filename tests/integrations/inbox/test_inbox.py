@@ -168,12 +168,12 @@ def test_imap_wrong_password_or_token_is_transient_and_never_shows_the_secret(
 
 
 def test_imap_refuses_an_untrusted_certificate(dovecot: dovecot_server.Dovecot) -> None:
-    with pytest.raises(TransientError, match="CERTIFICATE_VERIFY_FAILED|certificate"):
+    with pytest.raises(TransientError, match=r"CERTIFICATE_VERIFY_FAILED|certificate"):
         imap_inbox(dovecot, ssl_context=ssl.create_default_context()).read(SINCE)
 
 
 def test_imap_nobody_listening_is_transient() -> None:
-    from conftest import free_port
+    from tests.conftest import free_port
 
     with pytest.raises(TransientError, match="cannot connect"):
         ImapInbox(host="127.0.0.1", port=free_port(), username="u", password="p").read(SINCE)
