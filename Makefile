@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO   ?= demo
 
-.PHONY: demo test test-slow lint bench clean
+.PHONY: demo test test-instants test-slow lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,14 @@ demo: $(STAMP)
 	@test -f $(DEMO)/config.yaml || $(BIN)/coachd init $(DEMO) --demo
 	cd $(DEMO) && ../$(BIN)/coachd check && ../$(BIN)/coachd run
 
-## test: set up, then lint, type-check and run the test suite
+## test: set up, then lint, type-check and run the test suite, then rerun the tests that
+## plan on the demo at the instants in tests/instants.txt (DST days, week 53, a leap day ...)
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
+	$(BIN)/python tests/run_at_instants.py
+
+test-instants: $(STAMP)
+	$(BIN)/python tests/run_at_instants.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

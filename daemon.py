@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -59,12 +59,16 @@ def _out(text: str = "") -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from integrations.demo import TZ as DEMO_TZ
     from integrations.demo import write_config, write_demo
 
     target = Path(args.dir)
+    if args.at and not args.demo:
+        raise UserError("--at goes with --demo: it sets the week the demo is built around")
+    _travel(args, DEMO_TZ)
     target.mkdir(parents=True, exist_ok=True)
     if args.demo:
-        write_demo(target, clock.now().date())
+        write_demo(target, clock.now().astimezone(DEMO_TZ).date())
         _out(f"Wrote a demo to {target}/: config.yaml, calendar/, kpis.csv, notes/.")
         _out(f"Next: cd {target} && coachd plan")
     else:
@@ -94,8 +98,27 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_plan(args: argparse.Namespace) -> int:
+def _travel(args: argparse.Namespace, tz: tzinfo) -> None:
+    """Move the clock to `--at` (wall time in `tz` unless it has an offset), if given."""
+    if not getattr(args, "at", None):
+        return
+    try:
+        at = clock.parse_at(args.at, tz)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    clock.travel_to(at)
+    log.info("running as if it were %s (--at)", at.astimezone(tz).isoformat(timespec="minutes"))
+
+
+def _load(args: argparse.Namespace) -> LoadedConfig:
+    """The config of `--config`, with the clock moved to `--at` in the manager's zone."""
     loaded = load_policy(Path(args.config))
+    _travel(args, loaded.policy.manager.tz)
+    return loaded
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    loaded = _load(args)
     with StateStore.open(state_path(loaded), readonly=True, now=clock.now()) as store:
         result = run_tick(loaded, store, clock.now(), dry_run=True, force=args.force)
     if args.json:
@@ -130,7 +153,7 @@ def _localized(action: Any, tz: Any) -> Any:
 
 
 def cmd_once(args: argparse.Namespace) -> int:
-    loaded = load_policy(Path(args.config))
+    loaded = _load(args)
     now = clock.now()
     with StateStore.open(state_path(loaded), now=now) as store:
         recovered = _report_recovery(store)
@@ -206,7 +229,7 @@ def _tick_and_record(
 def cmd_status(args: argparse.Namespace) -> int:
     from integrations.status import status_report
 
-    loaded = load_policy(Path(args.config))
+    loaded = _load(args)
     report = status_report(loaded, clock.now())
     if args.json:
         _out(json.dumps(report, indent=2, default=str))
@@ -237,7 +260,7 @@ def cmd_auth(args: argparse.Namespace) -> int:
 def cmd_preview(args: argparse.Namespace) -> int:
     from integrations.preview import render_preview
 
-    loaded = load_policy(Path(args.config))
+    loaded = _load(args)
     text = render_preview(loaded, args.kind, rep=args.rep, now=clock.now(), html=bool(args.out))
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
@@ -250,24 +273,10 @@ def cmd_preview(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     from integrations.explain import explain_event
 
-    loaded = load_policy(Path(args.config))
-    now = _at(args.at) if args.at else clock.now()
-    for line in explain_event(loaded, args.event, now):
+    loaded = _load(args)
+    for line in explain_event(loaded, args.event, clock.now()):
         _out(line)
     return 0
-
-
-def _at(text: str) -> datetime:
-    """`--at ISO-TIME`: an aware instant (a time without an offset is refused)."""
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise UserError(
-            f"--at: not an ISO time like 2026-12-02T09:00-06:00 (got {text!r})"
-        ) from None
-    if at.tzinfo is None:
-        raise UserError(f"--at: give the UTC offset too, like 2026-12-02T09:00-06:00 ({text!r})")
-    return at
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -275,7 +284,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from planner.audit_report import format_table
     from planner.audit_report import to_json as audit_json
 
-    loaded = load_policy(Path(args.config))
+    loaded = _load(args)
     weeks = audit_weeks_now(loaded, clock.now(), args.weeks)
     if args.json:
         _out(json.dumps(audit_json(weeks), indent=2, default=str))
@@ -516,6 +525,11 @@ def _checked_renderer(loaded: LoadedConfig) -> Renderer:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.at:
+        raise UserError(
+            "coachd run always runs on the real clock; --at is for plan, once, preview, "
+            "audit, status and init --demo"
+        )
     d = Daemon(Path(args.config))
     if args.log_level is None:
         logging.getLogger().setLevel(d.loaded.policy.daemon.log_level)
@@ -540,21 +554,34 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, fn: Callable[[argparse.Namespace], int], help_: str) -> Any:
         p = sub.add_parser(name, help=help_, description=help_)
         p.add_argument("--config", default="config.yaml", help="path to config.yaml")
-        p.set_defaults(fn=fn)
+        p.set_defaults(fn=fn, at=None)
         return p
+
+    def at(p: Any, what: str) -> None:
+        p.add_argument(
+            "--at",
+            metavar="ISO-TIME",
+            help=f"{what} as if it were this instant, e.g. 2027-01-11T07:00 (the manager's "
+            "zone unless an offset is given)",
+        )
 
     p = add("init", cmd_init, "write a commented config.yaml (--demo: a demo team and calendar)")
     p.add_argument("dir", nargs="?", default=".")
     p.add_argument("--demo", action="store_true")
+    at(p, "build the demo's weeks")
     add("check", cmd_check, "validate config.yaml and the templates")
     p = add("plan", cmd_plan, "dry run: the actions one tick would take, with reasons")
     p.add_argument("--json", action="store_true")
     p.add_argument("--force", action="store_true", help="plan even if a safety brake is pulled")
+    at(p, "plan")
     p = add("once", cmd_once, "one tick: read, plan, act, send what is due; then exit")
     p.add_argument("--force", action="store_true", help="act even if a safety brake is pulled")
-    add("run", cmd_run, "the daemon: ticks and scheduled emails until SIGTERM")
+    at(p, "run one tick (it writes state and sends what is due)")
+    p = add("run", cmd_run, "the daemon: ticks and scheduled emails until SIGTERM")
+    p.add_argument("--at", help=argparse.SUPPRESS)
     p = add("status", cmd_status, "last tick, next jobs, counts this week, last error")
     p.add_argument("--json", action="store_true")
+    at(p, "report")
     p = add("auth", cmd_auth, "authorize Google access for the manager (prints a URL)")
     p.add_argument("provider", choices=["google"])
     p.add_argument("--port", type=int, default=8765, help="local port for the OAuth redirect")
@@ -565,12 +592,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--rep", help="the rep (email) for an agenda")
     p.add_argument("--out", help="write the HTML part to this file")
+    at(p, "render")
     p = add("explain", cmd_explain, "why triage decides what it does for one meeting")
     p.add_argument("event", help="the event's id or UID, or part of its title")
-    p.add_argument("--at", help="explain as of this ISO time (default: now)")
+    at(p, "explain")
     p = add("audit", cmd_audit, "where the manager's hours went, against the targets")
     p.add_argument("--weeks", type=int, default=4)
     p.add_argument("--json", action="store_true")
+    at(p, "report")
     return parser
 
 
@@ -590,6 +619,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return e.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `coachd plan | head`: the reader left; say nothing more (stdout is gone).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -64,9 +64,11 @@ def open_calendar(loaded: LoadedConfig, kv: Any) -> Calendar:
             base_dir=loaded.base_dir,
             kv=kv,
         )
+    from integrations import clock
     from integrations.calendar.local import LocalCalendar
 
-    return LocalCalendar(loaded.resolve(policy.calendar.local.path), tz)
+    # DTSTAMP/LAST-MODIFIED come from the one clock seam, so `once --at` stamps that instant.
+    return LocalCalendar(loaded.resolve(policy.calendar.local.path), tz, clock=clock.now)
 
 
 def open_mailer(loaded: LoadedConfig) -> Mailer:

@@ -289,7 +289,7 @@ class _Budgets:
     ) -> _Budgets:
         """Count the meetings already on the calendar (accepted or pending) in the given weeks.
 
-        Occurrences being decided this tick (`deciding`) are left out: they are added as each
+        Upcoming invitations (`deciding`) are left out: they are added in time order, as each
         decision keeps them. Declined and cancelled events take no time and are skipped;
         all-day events are skipped too (a day-long marker is not hours in meetings).
         """
@@ -440,26 +440,33 @@ def _decide_all(
     ctx = MatchContext.build(policy, coaching)
     current = policy_hash(policy)
     before = _previous(snapshot.decisions.values())
-    todo: list[tuple[Invitation, Decision | None]] = []
+    upcoming: list[tuple[Invitation, bool, Decision | None]] = []
     for inv in invitations(policy, snapshot.events, now):
         earlier = _earlier(inv, before)
         if earlier is None or _redecide(earlier, inv, current):
-            todo.append((inv, earlier))
-        elif also is not None and also in {e.id for e in inv.members}:
-            todo.append((inv, None))
+            upcoming.append((inv, True, earlier))
+        else:
+            upcoming.append((inv, also is not None and also in {e.id for e in inv.members}, None))
+    todo = [inv for inv, deciding, _ in upcoming if deciding]
     if not todo:
         return []
     tz = policy.manager.tz
+    # Budgets count every upcoming invitation at its place in time, decided before or not, so
+    # an invitation left undecided is judged the same way on every tick (history-independent).
     budgets = _Budgets.build(
         policy,
         ctx,
         snapshot.events,
-        deciding={e.id for i, _ in todo for e in i.members},
-        weeks={week_monday(i.event.start.astimezone(tz).date()) for i, _ in todo},
+        deciding={e.id for i, _, _ in upcoming for e in i.members},
+        weeks={week_monday(i.event.start.astimezone(tz).date()) for i in todo},
     )
     out: list[tuple[Invitation, Decline | Flag | Keep | None]] = []
     declines = 0
-    for inv, earlier in todo:
+    for inv, deciding, earlier in upcoming:
+        if not deciding:
+            category, _ = classify(policy, inv.event, ctx)
+            budgets.add(inv, category)
+            continue
         action = _decide(policy, inv, ctx, budgets, declines)
         if earlier is not None:
             action = _replacing(action, inv, earlier)

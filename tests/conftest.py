@@ -1,29 +1,26 @@
-"""Shared fixtures: a demo folder written by `coachd init --demo`, and a free port."""
+"""Shared fixtures: the pinned instant (see tests/pinning.py) and a demo folder written by
+`coachd init --demo` at that instant."""
 
 from __future__ import annotations
 
-import socket
+import shutil
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from pinning import PINNED
 
 from daemon import main
-
-CHICAGO = ZoneInfo("America/Chicago")
-# A Monday morning before the working day: the demo's "coming week" is this week.
-PINNED = datetime(2026, 11, 30, 6, 0, tzinfo=CHICAGO)
+from integrations import clock
 
 
-def free_port() -> int:
-    """A port that was free a moment ago (binding to port 0 and releasing it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+@pytest.fixture(autouse=True)
+def _real_clock() -> Iterator[None]:
+    """An in-process `main([... '--at', ...])` moves coachd's clock; put it back after."""
+    yield
+    clock.reset()
 
 
 @pytest.fixture
@@ -33,9 +30,19 @@ def pinned_now() -> Iterator[datetime]:
         yield PINNED
 
 
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`coachd init --demo --at PINNED`, written once per session (it is deterministic)."""
+    d = tmp_path_factory.mktemp("demo-template") / "demo"
+    assert main(["init", str(d), "--demo", "--at", PINNED.isoformat()]) == 0
+    clock.reset()
+    return d
+
+
 @pytest.fixture
-def demo(tmp_path: Path, pinned_now: datetime) -> Path:
-    """A fresh demo folder (config.yaml, calendar/, kpis.csv, notes/) for PINNED."""
+def demo(tmp_path: Path, pinned_now: datetime, demo_template: Path) -> Path:
+    """A fresh demo folder (config.yaml, calendar/, kpis.csv, notes/) for PINNED: a copy of
+    the session's template, so each test may change its own."""
     d = tmp_path / "demo"
-    assert main(["init", str(d), "--demo"]) == 0
+    shutil.copytree(demo_template, d)
     return d

@@ -6,13 +6,13 @@ import mailbox
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import schedule
+from pinning import coachd_argv
 
 import daemon as daemon_module
 from daemon import Daemon, main
@@ -50,7 +50,7 @@ def running(demo: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
     cfg.write_text(text.replace("tick: 10m", "tick: 2s"))
     log = (demo / "daemon.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "daemon", "run", "--config", str(cfg)],
+        [*coachd_argv("run"), "--config", str(cfg)],
         cwd=demo,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -76,7 +76,7 @@ def test_run_books_sends_reloads_and_stops_cleanly(
 
     # A second instance on the same state is refused with a clear message.
     second = subprocess.run(
-        [sys.executable, "-m", "daemon", "run", "--config", str(cfg)],
+        [*coachd_argv("run"), "--config", str(cfg)],
         cwd=demo,
         capture_output=True,
         text=True,

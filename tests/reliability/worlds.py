@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any
 
 import yaml
 from fake_server import FakeGoogle
+from pinning import PINNED, coachd_argv
 
 from integrations.calendar.local import LocalCalendar
 from integrations.calendar.vdir import list_items
@@ -44,9 +44,9 @@ INVITES = (
 
 
 def coachd(cfg: Path, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
-    """Run `coachd once` (or another command) to completion as a subprocess."""
+    """Run `coachd once` (or another command) to completion as a subprocess, at PINNED."""
     return subprocess.run(
-        [sys.executable, "-m", "daemon", *args, "--config", str(cfg)],
+        [*coachd_argv(*args), "--config", str(cfg)],
         cwd=cfg.parent,
         capture_output=True,
         text=True,
@@ -74,7 +74,7 @@ def once_killed(cfg: Path, delay: float, *, after: str | None = None) -> KillRun
     log = cfg.parent / "killed-run.log"
     with log.open("w+") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "daemon", "once", "--config", str(cfg)],
+            [*coachd_argv("once"), "--config", str(cfg)],
             cwd=cfg.parent,
             stdout=subprocess.DEVNULL,
             stderr=err,
@@ -163,7 +163,7 @@ class World:
 
 
 def _now() -> datetime:
-    return datetime.now(TZ)
+    return PINNED.astimezone(TZ)
 
 
 class LocalWorld(World):
@@ -318,9 +318,9 @@ class GoogleWorld(World):
 
 
 def make_template(target: Path) -> Path:
-    """`coachd init DIR --demo` as a user runs it (real clock, subprocess)."""
+    """`coachd init DIR --demo --at PINNED` as a user runs it (subprocess)."""
     done = subprocess.run(
-        [sys.executable, "-m", "daemon", "init", str(target), "--demo"],
+        coachd_argv("init", str(target), "--demo"),
         capture_output=True,
         text=True,
         timeout=120,
