@@ -38,7 +38,7 @@ def available() -> bool:
     return os.path.exists(DOVECOT) and os.access(DOVECOT, os.X_OK)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
@@ -149,7 +149,7 @@ def running() -> Iterator[Dovecot]:
             "/tokeninfo?access_token=\n"
             "username_attribute = email\n"
         )
-        port = _free_port()
+        port = free_port()
         conf = folder / "dovecot.conf"
         conf.write_text(
             f"""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import imaplib
 import mailbox
+import os
 import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,7 +21,10 @@ from integrations.inbox.imap import ImapInbox
 from integrations.inbox.maildir import MaildirInbox
 from planner.policy import ImapSettings
 
-SINCE = datetime.now(UTC) - timedelta(days=2)  # mail is delivered now; only the bound matters
+# Every message is delivered with this arrival time (Maildir: the file's mtime; IMAP: the
+# INTERNALDATE of APPEND), so no test depends on the day it runs.
+RECEIVED = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
+SINCE = RECEIVED - timedelta(days=2)
 
 
 def raw(mid: str, body: str = "decline 2\r\n", **headers: str) -> bytes:
@@ -42,7 +46,7 @@ def raw(mid: str, body: str = "decline 2\r\n", **headers: str) -> bytes:
 @dataclass
 class Box:
     inbox: Inbox
-    deliver: Callable[[bytes], None]
+    deliver: Callable[..., None]  # (raw, received=RECEIVED)
 
 
 @pytest.fixture(scope="module")
@@ -53,13 +57,25 @@ def dovecot() -> Iterator[dovecot_server.Dovecot]:
         yield server
 
 
-def _imap_deliver(server: dovecot_server.Dovecot) -> Callable[[bytes], None]:
-    def deliver(message: bytes) -> None:
+def _imap_deliver(server: dovecot_server.Dovecot) -> Callable[..., None]:
+    def deliver(message: bytes, received: datetime = RECEIVED) -> None:
         ctx = ssl.create_default_context(cafile=str(server.cafile))
         with imaplib.IMAP4_SSL("127.0.0.1", server.port, ssl_context=ctx) as c:
             c.login(dovecot_server.USER, dovecot_server.PASSWORD)
-            status, _ = c.append("INBOX", None, None, message)
+            when = imaplib.Time2Internaldate(received)
+            status, _ = c.append("INBOX", None, when, message)
             assert status == "OK"
+
+    return deliver
+
+
+def _maildir_deliver(folder: Path) -> Callable[..., None]:
+    md = mailbox.Maildir(folder, create=True)
+
+    def deliver(message: bytes, received: datetime = RECEIVED) -> None:
+        key = md.add(message)
+        ts = received.timestamp()
+        os.utime(folder / "new" / key, (ts, ts))
 
     return deliver
 
@@ -91,8 +107,7 @@ def imap_inbox(server: dovecot_server.Dovecot, **kw: object) -> ImapInbox:
 def box(request: pytest.FixtureRequest, tmp_path: Path) -> Box:
     if request.param == "maildir":
         folder = tmp_path / "inbox"
-        md = mailbox.Maildir(folder, create=True)
-        return Box(MaildirInbox(folder), lambda m: (md.add(m), None)[1])
+        return Box(MaildirInbox(folder), _maildir_deliver(folder))
     server = request.getfixturevalue("dovecot")
     _clear_imap(server)
     if request.param == "imap-xoauth2":
@@ -117,6 +132,12 @@ def test_lists_what_was_delivered_with_sender_refs_and_text(box: Box) -> None:
     assert m1.refs == ("<coachd.abc@acme.com>", "<coachd.old@acme.com>")
     assert m1.text.strip() == "decline 2"
     assert m1.date == datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
+
+
+def test_mail_received_before_since_is_not_listed(box: Box) -> None:
+    box.deliver(raw("<old@mail.acme.com>"), received=SINCE - timedelta(days=5))
+    box.deliver(raw("<new@mail.acme.com>"))
+    assert [m.message_id for m in box.inbox.read(SINCE).messages] == ["<new@mail.acme.com>"]
 
 
 def test_listing_changes_nothing_so_a_second_listing_is_the_same(box: Box) -> None:
@@ -173,10 +194,9 @@ def test_imap_refuses_an_untrusted_certificate(dovecot: dovecot_server.Dovecot) 
 
 
 def test_imap_nobody_listening_is_transient() -> None:
-    from tests.conftest import free_port
-
     with pytest.raises(TransientError, match="cannot connect"):
-        ImapInbox(host="127.0.0.1", port=free_port(), username="u", password="p").read(SINCE)
+        port = dovecot_server.free_port()
+        ImapInbox(host="127.0.0.1", port=port, username="u", password="p").read(SINCE)
 
 
 def test_imap_settings_take_credentials_from_the_environment(tmp_path: Path) -> None:
