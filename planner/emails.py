@@ -337,6 +337,20 @@ def _sample_snapshot(policy: Policy, now: datetime) -> Snapshot:
             organizer="ops@example.com",
             start=start + timedelta(hours=2),
         ),
+        "ev3": Decision(
+            event_id="ev3",
+            fingerprint="f3",
+            action="flag",
+            rule="non-sales",
+            reason="would decline: rule 'non-sales' matched the title word 'committee'; "
+            "at most flagged because you answered tentative (triage.protect)",
+            decided_at=decided,
+            title="Ethics committee",
+            organizer="hr@example.com",
+            start=start + timedelta(hours=4),
+            cap="protected:tentative",
+            was="keep:protected",
+        ),
     }
     # A plausible month of the manager's calendar, so the summary's time audit has figures.
     events = tuple(sample_events(policy, monday - timedelta(weeks=1), 4))

@@ -219,3 +219,28 @@ def test_the_ceos_own_meeting_is_explained_by_its_organizer_not_the_invited_boss
     assert keep.reason.startswith(
         "protected: the organizer ceo@acme.com is leadership (triage.groups.leadership)"
     )
+
+
+def test_the_digest_says_what_a_policy_change_changed_and_why() -> None:
+    from datetime import timedelta
+
+    from planner.contexts import digest_context
+    from planner.emails import is_news
+
+    changed = make_event("Ethics committee", at(2, 10), organizer="ops@acme.com")
+    same = make_event("Partner sync", at(2, 11), organizer="ann@vendor.io")
+    first = decide([changed, same], intent(mode="flag"))
+    memory = decisions_from(first)
+    later = NOW + timedelta(hours=1)
+    again = decide([changed, same], intent(mode="decline"), decisions=memory)
+    # Both are re-decided once; only the one whose outcome changed is news.
+    assert {a.event_id: a.was for a in again if isinstance(a, Decline | Flag | Keep)} == {
+        changed.id: "flag:non-sales",
+        same.id: "flag:outside-organizer",
+    }
+    news = [d for d in decisions_from(again, now=later).values() if is_news(d)]
+    assert [d.event_id for d in news] == [changed.id]
+    ctx = digest_context(intent(), news, NOW, later + timedelta(hours=1))
+    [row] = ctx["changed"]
+    assert row["done"] == "declined" and row["was"] == "flagged by rule 'non-sales'"
+    assert ctx["declined"][0]["was"] == "flagged by rule 'non-sales'"
