@@ -7,10 +7,11 @@ warning or a `read_errors` entry, never an exception that stops the tick.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
+from integrations import skipped
 from integrations.calendar.base import Calendar
 from integrations.errors import CoachdError
 from integrations.inbox.base import Inbox, SeenMessages
@@ -45,8 +46,14 @@ def read_snapshot(
     store: StateStore,
     now: datetime,
     inbox: Inbox | None = None,
+    with_busy: bool = True,
 ) -> SnapshotRead:
-    """Gather everything the planner needs for one tick."""
+    """Gather everything the planner needs for one tick.
+
+    With `with_busy=False` the reps' busy times are left out (every rep looks free): the
+    shell plans once without them and reads them (`add_rep_busy`) only when that plan books
+    or moves something, so a quiet tick costs no free/busy request.
+    """
     window = snapshot_window(policy, now)
     manager = policy.manager.email
     warnings: list[str] = []
@@ -62,19 +69,6 @@ def read_snapshot(
         log.error("cannot read the manager's calendar: %s", e)
 
     reps = [r.email for r in policy.team]
-    busy_window = Interval(max(now, window.start), window.end)
-    rep_busy: dict[str, tuple[Interval, ...]] = {}
-    if reps:
-        try:
-            b = calendar.busy(reps, busy_window)
-            rep_busy = {p: tuple(iv) for p, iv in b.busy.items()}
-            read_errors.update(b.errors)
-            warnings.extend(b.warnings)
-        except CoachdError as e:
-            for r in reps:
-                read_errors[r] = str(e)
-            log.error("cannot read the reps' busy times: %s", e)
-
     k = kpis.read()
     warnings.extend(k.warnings)
 
@@ -86,7 +80,7 @@ def read_snapshot(
     snapshot = Snapshot(
         window=window,
         events=tuple(events),
-        rep_busy=rep_busy,
+        rep_busy={},
         kpis=tuple(k.rows),
         bookings=store.bookings(),
         decisions=store.decisions(),
@@ -98,7 +92,35 @@ def read_snapshot(
         digest_numbers={
             k: {n: (str(v[0]), str(v[1])) for n, v in m.items()} for k, m in numbers.items()
         },
+        skipped=_skipped(store),
     )
+    read = SnapshotRead(snapshot=snapshot, warnings=warnings)
+    return add_rep_busy(policy, calendar, read, now) if with_busy else read
+
+
+def add_rep_busy(
+    policy: Policy, calendar: Calendar, read: SnapshotRead, now: datetime
+) -> SnapshotRead:
+    """The same snapshot with the reps' busy times (from now to the window's end) read in;
+    a rep whose calendar cannot be read goes to `read_errors`."""
+    reps = [r.email for r in policy.team]
+    if not reps:
+        return read
+    window = read.snapshot.window
+    busy_window = Interval(max(now, window.start), window.end)
+    rep_busy: dict[str, tuple[Interval, ...]] = {}
+    read_errors = dict(read.snapshot.read_errors)
+    warnings = list(read.warnings)
+    try:
+        b = calendar.busy(reps, busy_window)
+        rep_busy = {p: tuple(iv) for p, iv in b.busy.items()}
+        read_errors.update(b.errors)
+        warnings.extend(b.warnings)
+    except CoachdError as e:
+        for r in reps:
+            read_errors[r] = str(e)
+        log.error("cannot read the reps' busy times: %s", e)
+    snapshot = replace(read.snapshot, rep_busy=rep_busy, read_errors=read_errors)
     return SnapshotRead(snapshot=snapshot, warnings=warnings)
 
 
@@ -117,6 +139,16 @@ def _replies(
     seen = SeenMessages(store, REPLIES).seen()
     fresh = {m.message_id: m for m in read.messages if m.message_id not in seen}
     return tuple(Reply(m.message_id, m.sender, m.subject, m.refs, m.text) for m in fresh.values())
+
+
+def _skipped(store: StateStore) -> dict[str, datetime]:
+    out = {}
+    for warning, first in skipped.current(store).items():
+        try:
+            out[warning] = datetime.fromisoformat(first)
+        except ValueError:
+            continue
+    return out
 
 
 def remember_event_count(store: StateStore, snapshot: Snapshot, manager: str) -> None:

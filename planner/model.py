@@ -15,6 +15,7 @@ from planner.timeutil import Interval
 
 PartStat = Literal["accepted", "declined", "tentative", "needsAction"]
 EventType = Literal["default", "focusTime", "outOfOffice", "workingLocation"]
+AttendeeRole = Literal["required", "optional", "resource"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Attendee:
     name: str = ""
     status: PartStat = "needsAction"
     organizer: bool = False
+    role: AttendeeRole = "required"  # a resource is a room or equipment, not a person
 
 
 @dataclass(frozen=True)
@@ -169,3 +171,5 @@ class Snapshot:
     last_event_count: int | None = None
     replies: tuple[Reply, ...] = ()
     digest_numbers: Mapping[str, Mapping[str, tuple[str, str]]] = field(default_factory=dict)
+    # Outside objects the reader skips (warning -> when first seen), for the digest.
+    skipped: Mapping[str, datetime] = field(default_factory=dict)
