@@ -318,6 +318,15 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from integrations.explain import explain_event
+
+    loaded = _load(args)
+    for line in explain_event(loaded, args.event, clock.now()):
+        _out(line)
+    return 0
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     from integrations.preview import audit_weeks_now
     from planner.audit_report import format_table
@@ -691,6 +700,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rep", help="the rep (email) for an agenda")
     p.add_argument("--out", help="write the HTML part to this file")
     at(p, "render")
+    p = add("explain", cmd_explain, "why triage decides what it does for one meeting")
+    p.add_argument("event", help="the event's id or UID, or part of its title")
+    at(p, "explain")
     p = add("audit", cmd_audit, "where the manager's hours went, against the targets")
     p.add_argument("--weeks", type=int, default=4, help="how many weeks to show (default 4)")
     p.add_argument(

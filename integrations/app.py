@@ -17,6 +17,7 @@ from integrations import busy_cache
 from integrations.calendar.base import Calendar
 from integrations.config_file import LoadedConfig
 from integrations.executor import Executor, TickReport
+from integrations.inbox.base import Inbox
 from integrations.kpi_csv import CsvKpiSource
 from integrations.mail.base import Mailer
 from integrations.mail.render import Renderer
@@ -139,6 +140,20 @@ def open_mailer(loaded: LoadedConfig) -> Mailer:
     return MaildirMailer(loaded.resolve(settings.maildir.path))
 
 
+def open_inbox(loaded: LoadedConfig) -> Inbox | None:
+    """The configured inbox (where replies to coachd arrive), or None for `type: none`."""
+    settings = loaded.policy.inbox
+    if settings.type == "none":
+        return None
+    if settings.type == "imap":
+        from integrations.inbox.imap import ImapInbox
+
+        return ImapInbox.from_settings(settings.imap, loaded.base_dir)
+    from integrations.inbox.maildir import MaildirInbox
+
+    return MaildirInbox(loaded.resolve(settings.maildir.path))
+
+
 def open_renderer(loaded: LoadedConfig) -> Renderer:
     tdir = loaded.policy.email.templates_dir
     return Renderer(loaded.resolve(tdir) if tdir else None)
@@ -178,11 +193,12 @@ def read_current(
     store: StateStore,
     now: datetime,
     calendar: Calendar,
+    inbox: Inbox | None = None,
     *,
     with_busy: bool = True,
 ) -> SnapshotRead:
-    """The Snapshot for `now`: the calendar, the KPI file, the notes and the state (and the
-    reps' busy times unless `with_busy` is False)."""
+    """The Snapshot for `now`: the calendar, the KPI file, the notes, the inbox and the state
+    (and the reps' busy times unless `with_busy` is False)."""
     policy = loaded.policy
     return read_snapshot(
         policy,
@@ -191,6 +207,7 @@ def read_current(
         notes_dir=loaded.resolve(policy.email.notes_dir),
         store=store,
         now=now,
+        inbox=inbox,
         with_busy=with_busy,
     )
 
@@ -249,7 +266,7 @@ def run_tick(
     # them fresh, so a quiet tick makes no free/busy request. The cache lives at most
     # busy_cache.MAX_AGE: past that they are read again, so a rep's new meeting on a booked
     # one-on-one is seen (and the block moved) within that time even on a quiet calendar.
-    read = read_current(loaded, store, now, cal, with_busy=False)
+    read = read_current(loaded, store, now, cal, open_inbox(loaded), with_busy=False)
     reps = [r.email for r in policy.team]
     cached = busy_cache.load(kv, reps, now)
     fresh = False

@@ -21,14 +21,16 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from integrations.calendar.base import Calendar, CalendarWrite, WriteOutcome
 from integrations.errors import CoachdError
+from integrations.inbox.base import SeenMessages
 from integrations.mail.base import Mailer
 from integrations.mail.render import Renderer
 from integrations.outbox import Outbox
+from integrations.snapshot import DIGEST_NUMBERS, REPLIES
 from integrations.state import StateStore
 from planner.actions import (
     Action,
@@ -40,10 +42,14 @@ from planner.actions import (
     Keep,
     Move,
     Notice,
+    Processed,
     Remember,
     SendEmail,
 )
 from planner.model import BookingRecord, Decision
+
+# How long a digest's numbers can be answered by reply.
+DIGEST_NUMBERS_DAYS = 30
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +125,7 @@ class Executor:
             leftovers = self.outbox.leftovers(self.now, {a.key for a in emails})
             if emails:
                 self.outbox.queue(emails, self.now)
+                self._remember_numbers(emails)
         for a in leftovers:
             log.info("sending %s, planned by an earlier tick that did not finish", a.key)
         writes: list[CalendarWrite] = [
@@ -138,7 +145,25 @@ class Executor:
                 self.report.undone["emails"] += len(outgoing) - n
                 break
             self._send(a)
+        # Last: a reply is marked handled only after what it asked for was done (or tried).
+        processed = [a.message_id for a in actions if isinstance(a, Processed)]
+        if processed and not self.report.stopped:
+            SeenMessages(self.store, REPLIES).add(processed, self.now)
+            self.report.counts["replies"] += len(processed)
         return self.report
+
+    def _remember_numbers(self, emails: Sequence[SendEmail]) -> None:
+        """Keep each digest's numbered flags, so a reply (`decline 2`) can be resolved."""
+        digests = [a for a in emails if a.kind == "digest" and a.context.get("numbers")]
+        if not digests:
+            return
+        known = self.store.get(DIGEST_NUMBERS, {})
+        known = dict(known) if isinstance(known, dict) else {}
+        cutoff = (self.now - timedelta(days=DIGEST_NUMBERS_DAYS)).date().isoformat()
+        known = {k: v for k, v in known.items() if k.removeprefix("digest:") >= cutoff}
+        for a in digests:
+            known[a.key] = dict(a.context["numbers"])
+        self.store.put(DIGEST_NUMBERS, known)
 
     def _stopping(self) -> bool:
         if self.stop_requested():
@@ -247,6 +272,9 @@ class Executor:
                 title=a.title,
                 organizer=a.organizer,
                 start=a.start,
+                cap=None if isinstance(a, Decline) else a.cap,
+                policy=a.policy,
+                was=a.was,
             )
         )
         if what != "keep":

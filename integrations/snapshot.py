@@ -14,10 +14,11 @@ from pathlib import Path
 from integrations import skipped
 from integrations.calendar.base import Calendar
 from integrations.errors import CoachdError
+from integrations.inbox.base import Inbox, SeenMessages
 from integrations.kpi_csv import CsvKpiSource
 from integrations.notes import open_items
 from integrations.state import StateStore
-from planner.model import Event, Snapshot
+from planner.model import Event, Reply, Snapshot
 from planner.periods import snapshot_window
 from planner.policy import Policy
 from planner.timeutil import Interval
@@ -25,6 +26,9 @@ from planner.timeutil import Interval
 log = logging.getLogger(__name__)
 
 LAST_EVENT_COUNT = "snapshot:last_event_count"
+DIGEST_NUMBERS = "digest_numbers"
+# The namespace of approve-by-reply in the inbox's memory of handled messages.
+REPLIES = "replies"
 
 
 @dataclass
@@ -41,6 +45,7 @@ def read_snapshot(
     notes_dir: Path,
     store: StateStore,
     now: datetime,
+    inbox: Inbox | None = None,
     with_busy: bool = True,
 ) -> SnapshotRead:
     """Gather everything the planner needs for one tick.
@@ -68,6 +73,9 @@ def read_snapshot(
     warnings.extend(k.warnings)
 
     notes = {r: open_items(notes_dir, r) for r in reps}
+    numbers = store.get(DIGEST_NUMBERS, {})
+    numbers = numbers if isinstance(numbers, dict) else {}
+    replies = _replies(inbox, store, now - policy.inbox.lookback, warnings) if numbers else ()
     last_count = store.get(LAST_EVENT_COUNT)
     snapshot = Snapshot(
         window=window,
@@ -80,6 +88,10 @@ def read_snapshot(
         notes=notes,
         read_errors=read_errors,
         last_event_count=last_count if isinstance(last_count, int) else None,
+        replies=replies,
+        digest_numbers={
+            k: {n: (str(v[0]), str(v[1])) for n, v in m.items()} for k, m in numbers.items()
+        },
         skipped=_skipped(store),
     )
     read = SnapshotRead(snapshot=snapshot, warnings=warnings)
@@ -117,6 +129,23 @@ def add_rep_busy(
         rep_busy_shows_invites=shows_invites,
     )
     return SnapshotRead(snapshot=snapshot, warnings=warnings)
+
+
+def _replies(
+    inbox: Inbox | None, store: StateStore, since: datetime, warnings: list[str]
+) -> tuple[Reply, ...]:
+    """The inbox's messages not handled before (only read while a digest can be answered)."""
+    if inbox is None:
+        return ()
+    try:
+        read = inbox.read(since)
+    except CoachdError as e:
+        warnings.append(f"replies to the digest not read this tick: {e}")
+        return ()
+    warnings.extend(read.warnings)
+    seen = SeenMessages(store, REPLIES).seen()
+    fresh = {m.message_id: m for m in read.messages if m.message_id not in seen}
+    return tuple(Reply(m.message_id, m.sender, m.subject, m.refs, m.text) for m in fresh.values())
 
 
 def _skipped(store: StateStore) -> dict[str, datetime]:

@@ -434,6 +434,9 @@ class StateStore:
                 "title": d.title,
                 "organizer": d.organizer,
                 "start": None if d.start is None else _iso(d.start),
+                "cap": d.cap,
+                "policy": d.policy,
+                "was": d.was,
             },
         )
 
@@ -640,6 +643,9 @@ def _decision(r: dict[str, Any]) -> Decision:
         title=str(r.get("title", "")),
         organizer=str(r.get("organizer", "")),
         start=_opt_dt(r.get("start")),
+        cap=r.get("cap"),
+        policy=str(r.get("policy", "")),
+        was=r.get("was"),
     )
 
 

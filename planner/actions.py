@@ -86,11 +86,17 @@ class Decline:
     message: str
     reason: str
     delegate_to: str | None = None
+    policy: str = ""
+    was: str | None = None
 
 
 @dataclass(frozen=True)
 class Flag:
-    """Mark a meeting for the manager's attention without answering it."""
+    """Mark a meeting for the manager's attention without answering it.
+
+    `rule` is what decided; `cap` the protection or `at_most` rule that limited it (if any);
+    `policy` the triage policy's hash; `was` the earlier decision a policy change replaced.
+    """
 
     event_id: str
     fingerprint: str
@@ -99,11 +105,15 @@ class Flag:
     start: datetime
     rule: str
     reason: str
+    cap: str | None = None
+    policy: str = ""
+    was: str | None = None
 
 
 @dataclass(frozen=True)
 class Keep:
-    """Record that triage looked at an invitation and leaves it alone (decide once)."""
+    """Record that triage looked at an invitation and leaves it alone (decide once).
+    Fields as for Flag."""
 
     event_id: str
     fingerprint: str
@@ -112,6 +122,9 @@ class Keep:
     start: datetime
     rule: str
     reason: str
+    cap: str | None = None
+    policy: str = ""
+    was: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +140,16 @@ class SendEmail:
     context: Mapping[str, Any]
     reason: str
     cc: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Processed:
+    """Record that an inbox message was handled, so it is never handled again. The executor
+    records it after every other action of the tick (a crash before that handles it again,
+    and every action it led to is idempotent)."""
+
+    message_id: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -149,7 +172,9 @@ class Notice:
     options: tuple[str, ...] = ()
 
 
-Action = Book | Move | Cancel | Remember | Decline | Flag | Keep | SendEmail | Hold | Notice
+Action = (
+    Book | Move | Cancel | Remember | Decline | Flag | Keep | SendEmail | Processed | Hold | Notice
+)
 
 
 def describe(action: Action) -> str:
@@ -163,14 +188,17 @@ def describe(action: Action) -> str:
     if isinstance(action, Decline | Flag | Keep):
         when = action.start.strftime("%a %Y-%m-%d %H:%M")
         verb = "Delegate" if isinstance(action, Decline) and action.delegate_to else name
-        return (
-            f"{verb:<7} {when}  {action.title!r} from {action.organizer}  [{action.rule}]"
-            f"  -- {action.reason}"
+        cap = getattr(action, "cap", None)
+        rule = f"{action.rule}, capped by {cap}" if cap else action.rule
+        return f"{verb:<7} {when}  {action.title!r} from {action.organizer}  [{rule}]  -- " + (
+            action.reason
         )
     if isinstance(action, SendEmail):
         return f"{name:<7} {action.kind} to {', '.join(action.to)}  -- {action.reason}"
     if isinstance(action, Hold):
         return f"{name:<7} no changes this tick  -- {action.reason}"
+    if isinstance(action, Processed):
+        return f"{'Reply':<7} {action.message_id}  -- {action.reason}"
     if isinstance(action, Notice):
         return f"{name:<7} {action.reason}"
     return f"{name:<7} {action.key}  -- {action.reason}"

@@ -446,6 +446,17 @@ def summary_audit(policy: Policy, snapshot: Snapshot, last_week: date) -> dict[s
     return audit_context(policy, audit_weeks(policy, snapshot.events, last_week, weeks))
 
 
+_DONE = {"flag": "flagged", "keep": "kept", "decline": "declined", "delegate": "delegated"}
+
+
+def was_text(was: str | None) -> str:
+    """`flagged by rule 'x'` from a decision's `was` (`flag:x`); '' when there is none."""
+    if not was:
+        return ""
+    action, _, rule = was.partition(":")
+    return f"{_DONE.get(action, action)} by rule {rule!r}"
+
+
 def _decision_row(policy: Policy, d: Decision) -> dict[str, Any]:
     tz = policy.manager.tz
     return {
@@ -453,9 +464,12 @@ def _decision_row(policy: Policy, d: Decision) -> dict[str, Any]:
         "organizer": d.organizer,
         "when": fmt_datetime(d.start.astimezone(tz)) if d.start else "",
         "rule": d.rule,
+        "cap": d.cap or "",
         "reason": d.reason,
         "action": d.action,
+        "done": _DONE.get(d.action, d.action),
         "decided": fmt_datetime(d.decided_at.astimezone(tz)),
+        "was": was_text(d.was),
     }
 
 
@@ -474,6 +488,13 @@ def digest_context(
     ordered = sorted(decisions, key=lambda d: (d.start or d.decided_at, d.event_id))
     declined = [_decision_row(policy, d) for d in ordered if d.action in ("decline", "delegate")]
     flagged = [_decision_row(policy, d) for d in ordered if d.action == "flag"]
+    # Each flagged meeting gets a number the manager can answer by reply ("decline 2").
+    numbers: dict[str, list[str]] = {}
+    flag_decisions = [d for d in ordered if d.action == "flag"]
+    for n, (row, d) in enumerate(zip(flagged, flag_decisions, strict=True), 1):
+        row["n"] = n
+        numbers[str(n)] = [d.event_id, d.fingerprint]
+    changed = [_decision_row(policy, d) for d in ordered if d.was is not None]
     # Declines of one tick share its decided_at; a tick that hit the cap left the rest for later.
     per_tick: dict[datetime, int] = {}
     for d in decisions:
@@ -488,7 +509,9 @@ def digest_context(
         "mode": policy.triage.mode,
         "declined": declined,
         "flagged": flagged,
-        "counts": {"declined": len(declined), "flagged": len(flagged)},
+        "counts": {"declined": len(declined), "flagged": len(flagged), "changed": len(changed)},
+        "changed": changed,
+        "numbers": numbers,
         "declines_capped": bool(per_tick) and max(per_tick.values()) >= cap,
         "max_declines_per_tick": cap,
         "skipped": list(skipped),

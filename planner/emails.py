@@ -55,6 +55,14 @@ def needs_rows(needs: Sequence[Any]) -> list[dict[str, Any]]:
     return [{"what": n.what, "why": n.why, "options": list(n.options), "rep": n.rep} for n in needs]
 
 
+def is_news(d: Decision) -> bool:
+    """Whether the digest reports a decision: a decline, delegation or flag, or any decision
+    a policy change altered; a re-decision that came out the same is not news."""
+    if d.was is not None:
+        return d.was != f"{d.action}:{d.rule}"
+    return d.action in _REPORTED
+
+
 def plan_emails(
     policy: Policy,
     snapshot: Snapshot,
@@ -220,11 +228,7 @@ def _digest(
     prev = _previous_digest_day(snapshot.sent, today)
     since = local_dt(prev, cfg.time, tz) if prev else due - timedelta(days=1)
     since = max(since, due - DIGEST_MAX_LOOKBACK)
-    news = [
-        d
-        for d in snapshot.decisions.values()
-        if d.action in _REPORTED and since <= d.decided_at < due
-    ]
+    news = [d for d in snapshot.decisions.values() if is_news(d) and since <= d.decided_at < due]
     # A skipped file is named in the one digest that covers when it was first seen.
     skipped = sorted(w for w, at in snapshot.skipped.items() if since <= at < due)
     if not news and not skipped and not needs:
@@ -360,6 +364,20 @@ def _sample_snapshot(policy: Policy, now: datetime) -> Snapshot:
             title="Q1 offsite planning <draft>",
             organizer="ops@example.com",
             start=start + timedelta(hours=2),
+        ),
+        "ev3": Decision(
+            event_id="ev3",
+            fingerprint="f3",
+            action="flag",
+            rule="non-sales",
+            reason="would decline: rule 'non-sales' matched the title word 'committee'; "
+            "at most flagged because you answered tentative (triage.protect)",
+            decided_at=decided,
+            title="Ethics committee",
+            organizer="hr@example.com",
+            start=start + timedelta(hours=4),
+            cap="protected:tentative",
+            was="keep:protected",
         ),
     }
     # A plausible month of the manager's calendar, so the summary's time audit has figures.
@@ -515,9 +533,7 @@ def preview_context(
         due = local_dt(now.astimezone(tz).date(), policy.email.digest.time, tz)
         since = due - timedelta(days=1)
         news = [
-            d
-            for d in snapshot.decisions.values()
-            if d.action in _REPORTED and since <= d.decided_at < due
+            d for d in snapshot.decisions.values() if is_news(d) and since <= d.decided_at < due
         ]
         skipped = sorted(w for w, at in snapshot.skipped.items() if since <= at < due)
         return digest_context(policy, news, since, due, skipped, needs_rows(needs))

@@ -128,6 +128,24 @@ class Decision:
     title: str = ""
     organizer: str = ""
     start: datetime | None = None
+    cap: str | None = None
+    policy: str = ""  # the triage policy's hash; "manager" for the manager's own answer
+    was: str | None = None  # "<action>:<rule>" of the decision a policy change replaced
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message from the inbox that coachd has not processed yet (see integrations.inbox).
+
+    `refs` holds the Message-IDs it answers (In-Reply-To and References); `text` is its plain
+    text body. Everything but `message_id` is outside text: hostile until checked.
+    """
+
+    message_id: str
+    sender: str
+    subject: str = ""
+    refs: tuple[str, ...] = ()
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -138,7 +156,9 @@ class Snapshot:
     the audit and KPI context) to the end of the horizon. `rep_busy` holds each rep's busy
     intervals. `bookings`, `decisions` and `sent` are coachd's own memory from the state store.
     `read_errors` names calendars that could not be read this tick (the planner books nothing
-    that depends on them).
+    that depends on them). `replies` are the inbox's unprocessed messages; `digest_numbers`
+    maps each recent digest's email key to its numbered flags (number -> (event id,
+    fingerprint)), so a reply like `decline 2` can be resolved.
     """
 
     window: Interval
@@ -151,6 +171,8 @@ class Snapshot:
     notes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     read_errors: Mapping[str, str] = field(default_factory=dict)
     last_event_count: int | None = None
+    replies: tuple[Reply, ...] = ()
+    digest_numbers: Mapping[str, Mapping[str, tuple[str, str]]] = field(default_factory=dict)
     # Outside objects the reader skips (warning -> when first seen), for the digest.
     skipped: Mapping[str, datetime] = field(default_factory=dict)
     # whether a rep's busy time includes their copy of coachd's invitations (Google's

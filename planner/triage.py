@@ -1,30 +1,38 @@
 """Meeting triage: which invitations to decline, delegate, flag or keep, and why.
 
 Safety comes first: one wrongly declined meeting with the CEO or a customer is worse than ten
-flagged ones. The decision for one invitation, in order:
+flagged ones. The decision for one invitation:
 
-1. **Protected** meetings are never declined and never flagged by a rule or a budget: the
-   manager organizes it (or it has no organizer), the manager already accepted it (or said
-   tentative), the boss organizes it or is invited, an organizer or guest is listed in
-   `triage.never_decline`, or an external guest comes from `triage.customer_domains`. When a
-   rule or budget would have acted, the result is a Keep naming the protection
-   (rule `protected:<which>`); otherwise protected meetings pass silently.
-2. The first matching **rule** (planner.rules) decides: keep, flag, decline or delegate.
-   `triage.mode: flag` turns a decline/delegate into a Flag ("would decline (mode: flag)"),
-   and past `triage.max_declines_per_tick` declines in one tick the rest become Flags that say
-   the cap was reached (they are decided: the manager answers them by hand).
-3. A kept or unmatched invitation whose category (planner.classify) is `non_sales` or
-   `account_management` and that would push its week over `triage.budgets.*` is flagged with
-   the figures (rule `budget:<category>`).
-4. An accepted or pending invitation that overlaps a coaching block and is otherwise left
-   alone is flagged with rule `conflict:coaching` (the coaching planner reports its own side).
-   This is a report about a clash, not a triage verdict, so it applies to protected meetings
-   too; it never answers the invitation.
+1. **Propose.** The first matching rule with an `action` (planner.rules) proposes keep, flag,
+   decline or delegate. A `keep` is final, unless the rule names its `category` itself: then
+   the hour budget of that category still applies. An invitation no rule decides, whose
+   category (planner.classify) is `non_sales` or `account_management` and that would push its
+   week over `triage.budgets.*`, is proposed for a flag with the figures (`budget:<category>`).
+2. **Cap.** Protections and `at_most` rules limit the proposal; the strictest that matches
+   wins (keep before flag), wherever the rule sits in the list. Protections, checked and named
+   in this order (`PROTECTION_ORDER`): the manager organizes it (or it has no organizer); the
+   manager accepted it; answered tentative; the boss organizes it; leadership organizes it;
+   the organizer is on `triage.never_decline`; the boss is invited; a guest is on
+   `never_decline`; a guest comes from a customer domain. Each is `keep` by default (never
+   declined or flagged); `triage.protect.<which>: flag` lowers it to "at most flag". A capped
+   decision names both: `rule` (what proposed) and `cap` (what limited it). A protected
+   meeting that nothing would act on passes silently.
+3. **Mode.** `triage.mode: flag` turns a decline/delegate into a Flag ("would decline (mode:
+   flag)"), and past `triage.max_declines_per_tick` declines in one tick the rest become Flags
+   that say the cap was reached. `delegate_to: rep_among_guests` hands the meeting to the
+   first rep of the team on its guest list (a Flag when there is none).
+4. **Clash.** An accepted or pending invitation that overlaps a coaching block and is otherwise
+   left alone is flagged with rule `conflict:coaching` (the coaching planner reports its own
+   side). This is a report about a clash, not a triage verdict, so it applies to protected
+   meetings too; it never answers the invitation.
 
 An invitation with no matching rule and nothing to report gets no action at all, so a rule
 added later still applies to it. Every other outcome is an action, which the executor records
-as a Decision; an invitation whose Decision has the same fingerprint is not decided again,
-and one whose time or title changed is. A recurring series is decided once, on its first
+as a Decision with the policy's hash (`policy_hash`); an invitation whose Decision has the
+same fingerprint is not decided again, and one whose time or title changed is. When the
+policy changes, a future invitation that was flagged or kept and that the manager has not
+answered is decided once more under the new policy; the new decision names the old one
+(`was`), so the digest can say what changed. A recurring series is decided once, on its first
 upcoming occurrence (the backend answers for the whole series), under a series fingerprint
 made of its uid, title, local start time and length.
 
@@ -38,10 +46,11 @@ preview` and the template check a context for both kinds.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -49,20 +58,35 @@ from planner.actions import Action, Decline, Flag, Keep, SendEmail
 from planner.classify import classify, customer_guest
 from planner.contexts import fmt_datetime, fmt_time
 from planner.model import Attendee, Decision, Event, Snapshot
-from planner.policy import Policy
-from planner.rules import MatchContext, RuleMatch, address_matches, first_match, guests, hours_text
+from planner.policy import REP_AMONG_GUESTS, Level, Policy
+from planner.rules import (
+    MatchContext,
+    RuleMatch,
+    address_matches,
+    first_match,
+    guests,
+    hours_text,
+    matching_caps,
+)
 from planner.timeutil import Interval, week_monday
 
 __all__ = [
     "BUDGETED",
     "EMAIL_KINDS",
+    "MANAGER_POLICY",
+    "PROTECTION_ORDER",
     "Invitation",
     "Protection",
+    "decide_one",
     "delegate_context",
     "email_key",
+    "emails_for_decline",
     "invitations",
     "plan_triage",
+    "policy_hash",
     "protection",
+    "protections",
+    "rep_among_guests",
     "reply_context",
     "sample_context",
     "series_fingerprint",
@@ -90,10 +114,26 @@ class Invitation:
 
 @dataclass(frozen=True)
 class Protection:
-    """Why a meeting must never be declined: `rule` like `protected:boss`, and a sentence."""
+    """Why a meeting is spared: `rule` like `protected:boss`, a sentence, and how far triage
+    may still go (`keep`: not declined or flagged; `flag`: at most flagged)."""
 
     rule: str
     reason: str
+    level: Level = "keep"
+
+
+# The order protections are checked and named in (README "Protections").
+PROTECTION_ORDER = (
+    "protected:organizer-is-manager",
+    "protected:already-accepted",
+    "protected:tentative",
+    "protected:boss (organizer)",
+    "protected:leadership (organizer)",
+    "protected:never-decline (organizer)",
+    "protected:boss (guest)",
+    "protected:never-decline (guest)",
+    "protected:customer-guest",
+)
 
 
 def series_fingerprint(event: Event, policy: Policy) -> str:
@@ -151,38 +191,79 @@ def invitations(policy: Policy, events: Iterable[Event], now: datetime) -> list[
     return out
 
 
-def protection(policy: Policy, event: Event, ctx: MatchContext) -> Protection | None:
-    """The first protection that keeps the event from ever being declined, or None."""
+def protections(policy: Policy, event: Event, ctx: MatchContext) -> list[Protection]:
+    """Every protection that applies to the event, in the documented order (see
+    `PROTECTION_ORDER`), each with its level from `triage.protect`."""
     manager = ctx.manager_email
+    levels = policy.triage.protect
     if event.organizer is None:
-        return Protection(
-            "protected:organizer-is-manager", "it has no organizer, so it counts as your own"
+        return [
+            Protection(
+                "protected:organizer-is-manager", "it has no organizer, so it counts as your own"
+            )
+        ]
+    organizer = event.organizer.lower()
+    if organizer == manager:
+        return [Protection("protected:organizer-is-manager", "you organize this meeting")]
+    out: list[Protection] = []
+    if event.self_status == "accepted":
+        out.append(
+            Protection("protected:already-accepted", "you already accepted it", levels.accepted)
         )
-    if event.organizer.lower() == manager:
-        return Protection("protected:organizer-is-manager", "you organize this meeting")
-    if event.self_status in _ANSWERED:
-        said = "accepted it" if event.self_status == "accepted" else "answered tentative"
-        return Protection("protected:already-accepted", f"you already {said}")
-    people = guests(event)
-    boss = policy.manager.boss
-    if boss and boss.lower() in people:
-        role = "organizes it" if event.organizer.lower() == boss.lower() else "is invited"
-        return Protection("protected:boss", f"your boss {boss} {role}")
+    if event.self_status == "tentative":
+        out.append(Protection("protected:tentative", "you answered tentative", levels.tentative))
+    boss = (policy.manager.boss or "").lower()
     never = policy.triage.never_decline
+    people = guests(event)
+    if boss and organizer == boss:
+        out.append(Protection("protected:boss", f"your boss {boss} organizes it", levels.boss))
+    elif ctx.is_(organizer, "leadership"):
+        out.append(
+            Protection(
+                "protected:leadership",
+                f"the organizer {organizer} is leadership (triage.groups.leadership)",
+                levels.leadership,
+            )
+        )
+    entry = _entry_for(organizer, never)
+    if entry is not None:
+        out.append(
+            Protection(
+                "protected:never-decline",
+                f"the organizer {organizer} is on triage.never_decline ({entry!r})",
+                levels.never_decline,
+            )
+        )
+    if boss and organizer != boss and boss in people:
+        out.append(Protection("protected:boss", f"your boss {boss} is invited", levels.boss))
     for who in people:
         entry = _entry_for(who, never)
-        if entry is not None:
-            role = "organizer" if who == event.organizer.lower() else "guest"
-            return Protection(
-                "protected:never-decline",
-                f"the {role} {who} is on triage.never_decline ({entry!r})",
+        if who != organizer and entry is not None:
+            out.append(
+                Protection(
+                    "protected:never-decline",
+                    f"the guest {who} is on triage.never_decline ({entry!r})",
+                    levels.never_decline,
+                )
             )
+            break
     customer = customer_guest(policy, event, ctx)
     if customer is not None:
-        return Protection(
-            "protected:customer-guest", f"{customer} is a guest from a customer domain"
+        out.append(
+            Protection(
+                "protected:customer-guest",
+                f"{customer} is a guest from a customer domain",
+                levels.customer_guest,
+            )
         )
-    return None
+    return out
+
+
+def protection(policy: Policy, event: Event, ctx: MatchContext) -> Protection | None:
+    """The protection that limits triage most: the first (in the documented order) of the
+    strictest level that applies, or None when nothing protects the event."""
+    found = protections(policy, event, ctx)
+    return next((p for p in found if p.level == "keep"), found[0] if found else None)
 
 
 def _entry_for(address: str, entries: Sequence[str]) -> str | None:
@@ -278,20 +359,44 @@ def _conflict(inv: Invitation, ctx: MatchContext, policy: Policy) -> str | None:
     return None
 
 
-def _already_decided(decisions: Iterable[Decision]) -> set[tuple[str, str]]:
-    """(event_id, fingerprint) pairs decided before; series match on fingerprint alone."""
-    out: set[tuple[str, str]] = set()
+def policy_hash(policy: Policy) -> str:
+    """What triage decisions depend on: the triage section, the boss and the team. A change
+    in it re-decides the future invitations the manager has not answered (once)."""
+    basis = {
+        "triage": policy.triage.model_dump(mode="json", exclude={"max_declines_per_tick"}),
+        "boss": policy.manager.boss,
+        "team": sorted(r.email for r in policy.team),
+    }
+    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _previous(decisions: Iterable[Decision]) -> dict[tuple[str, str], Decision]:
+    """Decisions taken before by (event_id, fingerprint); series also by ("*", fingerprint)."""
+    out: dict[tuple[str, str], Decision] = {}
     for d in decisions:
-        out.add((d.event_id, d.fingerprint))
+        out[(d.event_id, d.fingerprint)] = d
         if d.fingerprint.startswith("series:"):
-            out.add(("*", d.fingerprint))
+            out[("*", d.fingerprint)] = d
     return out
 
 
-def _is_decided(inv: Invitation, decided: set[tuple[str, str]]) -> bool:
+def _earlier(inv: Invitation, before: dict[tuple[str, str], Decision]) -> Decision | None:
     if inv.fingerprint.startswith("series:"):
-        return ("*", inv.fingerprint) in decided
-    return (inv.event.id, inv.fingerprint) in decided
+        return before.get(("*", inv.fingerprint))
+    return before.get((inv.event.id, inv.fingerprint))
+
+
+def _redecide(d: Decision, inv: Invitation, current: str) -> bool:
+    """Whether a policy change re-decides this invitation: decided under another policy
+    (decisions from before policies were recorded, and the manager's own answers by reply,
+    never are), by a flag or keep (a decline is an answer), and still unanswered."""
+    if not d.policy or d.policy in (current, MANAGER_POLICY):
+        return False
+    return d.action in ("flag", "keep") and inv.event.self_status == "needsAction"
+
+
+# The `policy` of a decision the manager took by replying to the digest: never re-decided.
+MANAGER_POLICY = "manager"
 
 
 def plan_triage(
@@ -304,10 +409,45 @@ def plan_triage(
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    # The manager's replies to the digest come first, and the invitations they answer are not
+    # decided by the rules this tick. (Imported here: planner.replies builds on this module.)
+    from planner.replies import plan_replies
+
+    actions: list[Action] = plan_replies(policy, snapshot, now) if snapshot.replies else []
+    answered = {a.event_id for a in actions if isinstance(a, Decline | Keep)}
+    for inv, action in _decide_all(policy, snapshot, now, coaching):
+        if answered & {e.id for e in inv.members}:
+            continue
+        if isinstance(action, Decline):
+            actions.append(action)
+            actions.extend(emails_for_decline(policy, inv, action))
+        elif action is not None:
+            actions.append(action)
+        if action is not None:
+            log.debug("triage %s %r: %s", type(action).__name__, inv.event.title, action.reason)
+    return actions
+
+
+def _decide_all(
+    policy: Policy,
+    snapshot: Snapshot,
+    now: datetime,
+    coaching: Sequence[Interval],
+    also: str | None = None,
+) -> list[tuple[Invitation, Decline | Flag | Keep | None]]:
+    """Every invitation this tick decides, in start order, with its decision. `also` (an
+    event id) adds that event's invitation even if it was decided before (for explain)."""
     ctx = MatchContext.build(policy, coaching)
-    decided = _already_decided(snapshot.decisions.values())
-    upcoming = invitations(policy, snapshot.events, now)
-    todo = [i for i in upcoming if not _is_decided(i, decided)]
+    current = policy_hash(policy)
+    before = _previous(snapshot.decisions.values())
+    upcoming: list[tuple[Invitation, bool, Decision | None]] = []
+    for inv in invitations(policy, snapshot.events, now):
+        earlier = _earlier(inv, before)
+        if earlier is None or _redecide(earlier, inv, current):
+            upcoming.append((inv, True, earlier))
+        else:
+            upcoming.append((inv, also is not None and also in {e.id for e in inv.members}, None))
+    todo = [inv for inv, deciding, _ in upcoming if deciding]
     if not todo:
         return []
     tz = policy.manager.tz
@@ -317,76 +457,141 @@ def plan_triage(
         policy,
         ctx,
         snapshot.events,
-        deciding={e.id for i in upcoming for e in i.members},
+        deciding={e.id for i, _, _ in upcoming for e in i.members},
         weeks={week_monday(i.event.start.astimezone(tz).date()) for i in todo},
     )
-    actions: list[Action] = []
+    out: list[tuple[Invitation, Decline | Flag | Keep | None]] = []
     declines = 0
-    for inv in upcoming:
-        if _is_decided(inv, decided):
+    for inv, deciding, earlier in upcoming:
+        if not deciding:
             category, _ = classify(policy, inv.event, ctx)
             budgets.add(inv, category)
             continue
         action = _decide(policy, inv, ctx, budgets, declines)
+        if earlier is not None:
+            action = _replacing(action, inv, earlier)
+        if action is not None:
+            action = replace(action, policy=current)
         if isinstance(action, Decline):
             declines += 1
-            actions.append(action)
-            actions.extend(_emails(policy, inv, action))
-        elif action is not None:
-            actions.append(action)
-        if not isinstance(action, Decline):
+        else:
             category, _ = classify(policy, inv.event, ctx)
             budgets.add(inv, category)
-        if action is not None:
-            log.debug("triage %s %r: %s", type(action).__name__, inv.event.title, action.reason)
-    return actions
+        out.append((inv, action))
+    return out
+
+
+def decide_one(
+    policy: Policy, snapshot: Snapshot, now: datetime, coaching: Sequence[Interval], event: Event
+) -> tuple[Invitation | None, Decline | Flag | Keep | None]:
+    """What triage decides for the invitation holding `event` if this tick decided it (for
+    `coachd explain`), even when it was decided before: the invitation (None when triage does
+    not look at the event) and the decision."""
+    for inv, action in _decide_all(policy, snapshot, now, coaching, also=event.id):
+        if event.id in {e.id for e in inv.members}:
+            return inv, action
+    return None, None
+
+
+def _replacing(
+    action: Decline | Flag | Keep | None, inv: Invitation, earlier: Decision
+) -> Decline | Flag | Keep:
+    """The new decision for an invitation a policy change re-decides, naming the old one.
+
+    When nothing applies any more the result is a Keep, so the new policy is recorded and the
+    invitation is not decided again."""
+    was = f"{earlier.action}:{earlier.rule}"
+    if action is None:
+        action = _keep(inv, "no-rule", "no rule or budget applies under the new policy")
+    return replace(action, was=was)
+
+
+def _strictest_cap(
+    guard: Protection | None, caps: Sequence[RuleMatch]
+) -> tuple[Level, str, str] | None:
+    """(level, name, sentence) of the strictest cap: keep beats flag; on a tie the
+    protection first, then the rules in the order written."""
+    found: list[tuple[Level, str, str]] = []
+    if guard is not None:
+        found.append((guard.level, guard.rule, guard.reason))
+    for c in caps:
+        level = c.rule.at_most or "flag"
+        found.append((level, c.rule.name, f"at most {level}: {c.describe()}"))
+    keeps = [f for f in found if f[0] == "keep"]
+    return (keeps or found)[0] if found else None
 
 
 def _decide(
     policy: Policy, inv: Invitation, ctx: MatchContext, budgets: _Budgets, declines: int
 ) -> Decline | Flag | Keep | None:
+    """One invitation: what the first deciding rule (or a budget) proposes, limited by the
+    strictest cap, then by flag mode and the per-tick decline cap."""
     event = inv.event
-    manager = ctx.manager_email
-    found = first_match(policy.triage.rules, event, ctx)
+    rules = policy.triage.rules
+    found = first_match(rules, event, ctx)
     category, _ = classify(policy, event, ctx)
-    acting = found is not None and found.rule.action != "keep"
-    excess = None if acting else budgets.excess(inv, category)
     clash = _conflict(inv, ctx, policy)
-    guarded = protection(policy, event, ctx)
+    cap = _strictest_cap(protection(policy, event, ctx), matching_caps(rules, event, ctx))
+    action = found.rule.action if found is not None else None
 
-    if guarded is not None:
-        invited = not _organized_by_manager(event, manager)
+    # What the rules and budgets propose, before any cap.
+    proposed: str | None
+    excess = None
+    if action is None or (action == "keep" and found is not None and found.rule.budgeted):
+        excess = budgets.excess(inv, category)
+    if found is not None and action in ("decline", "delegate", "flag"):
+        proposed, by = action, found.rule.name
+        why = found.describe()
+    elif excess:
+        proposed, by = "flag", f"budget:{category}"
+        why = excess if found is None else f"{found.describe()} (action: keep); {excess}"
+    elif found is not None:
+        proposed, by, why = "keep", found.rule.name, found.describe()
+    else:
+        proposed, by, why = None, "", ""
+
+    invited = not _organized_by_manager(event, ctx.manager_email)
+    if cap is not None and cap[0] == "keep":
+        _, name, limit = cap
         if clash and invited:
-            return _flag(inv, "conflict:coaching", f"{clash}; not declined: {guarded.reason}")
-        if found is not None and acting:
-            would = f"{found.describe()} (action: {found.rule.action})"
-        elif excess:
-            would = f"it would be flagged: {excess}"
-        else:
-            return None
-        return _keep(
-            inv,
-            guarded.rule,
-            f"protected: {guarded.reason}; {would}, but a protected meeting is never "
-            "declined or flagged",
-        )
+            return _flag(inv, "conflict:coaching", f"{clash}; not declined: {limit}", cap=name)
+        if proposed in ("decline", "delegate", "flag"):
+            budget = by.startswith("budget:")
+            would = f"it would be flagged: {why}" if budget else f"{why} (action: {proposed})"
+            if name.startswith("protected:"):
+                said = f"protected: {limit}; {would}, but a protected meeting is never declined "
+                said += "or flagged"
+            else:
+                said = f"{limit}; {would}, but this rule keeps it"
+            return _keep(inv, by, said, cap=name)
+        return None  # a protected meeting nothing would act on passes silently
 
-    if found is not None and found.rule.action in ("decline", "delegate"):
+    if proposed in ("decline", "delegate") and found is not None:
+        if cap is not None:  # at most flag
+            _, name, limit = cap
+            verb = "delegate" if proposed == "delegate" else "decline"
+            if name.startswith("protected:"):
+                limit = f"at most flagged because {limit} (triage.protect)"
+            return _flag(inv, by, _with(f"would {verb}: {why}; {limit}", clash), cap=name)
         return _decline_or_flag(policy, inv, found, declines, clash)
-    if found is not None and found.rule.action == "flag":
-        return _flag(inv, found.rule.name, _with(found.describe(), clash))
-    if excess:
-        return _flag(inv, f"budget:{category}", _with(excess, clash))
+    if proposed == "flag":
+        return _flag(inv, by, _with(why, clash))
     if clash:
-        kept = f"{found.describe()} (action: keep)" if found else "no triage rule matched"
+        kept = f"{why} (action: keep)" if found else "no triage rule matched"
         return _flag(inv, "conflict:coaching", f"{clash}; {kept}")
-    if found is not None:
-        return _keep(inv, found.rule.name, found.describe())
+    if proposed == "keep":
+        return _keep(inv, by, why)
     return None
 
 
 def _with(reason: str, clash: str | None) -> str:
     return f"{reason}; it also {clash}" if clash else reason
+
+
+def rep_among_guests(policy: Policy, event: Event) -> str | None:
+    """The first rep of the team on the guest list (in the invitation's order), or None."""
+    team = {r.email for r in policy.team}
+    return next((p for p in guests(event) if p in team), None)
 
 
 def _decline_or_flag(
@@ -395,8 +600,20 @@ def _decline_or_flag(
     rule = found.rule
     verb = "delegate" if rule.action == "delegate" else "decline"
     why = found.describe()
+    delegate = None
     if rule.action == "delegate":
-        why += f"; delegate to {rule.delegate_to}"
+        delegate = rule.delegate_to
+        if delegate == REP_AMONG_GUESTS:
+            delegate = rep_among_guests(policy, inv.event)
+            if delegate is None:
+                return _flag(
+                    inv,
+                    rule.name,
+                    _with(f"would delegate: {why}; but no rep of the team is a guest", clash),
+                )
+            why += f"; delegate to {delegate} (the rep among the guests)"
+        else:
+            why += f"; delegate to {delegate}"
     if policy.triage.mode == "flag":
         return _flag(inv, rule.name, _with(f"would {verb} (mode: flag): {why}", clash))
     cap = policy.triage.max_declines_per_tick
@@ -417,21 +634,21 @@ def _decline_or_flag(
         rule=rule.name,
         message=rule.message,
         reason=why + (" (the whole series)" if e.recurring else ""),
-        delegate_to=rule.delegate_to if rule.action == "delegate" else None,
+        delegate_to=delegate,
     )
 
 
-def _flag(inv: Invitation, rule: str, reason: str) -> Flag:
+def _flag(inv: Invitation, rule: str, reason: str, cap: str | None = None) -> Flag:
     e = inv.event
-    return Flag(e.id, inv.fingerprint, e.title, e.organizer or "", e.start, rule, reason)
+    return Flag(e.id, inv.fingerprint, e.title, e.organizer or "", e.start, rule, reason, cap)
 
 
-def _keep(inv: Invitation, rule: str, reason: str) -> Keep:
+def _keep(inv: Invitation, rule: str, reason: str, cap: str | None = None) -> Keep:
     e = inv.event
-    return Keep(e.id, inv.fingerprint, e.title, e.organizer or "", e.start, rule, reason)
+    return Keep(e.id, inv.fingerprint, e.title, e.organizer or "", e.start, rule, reason, cap)
 
 
-def _emails(policy: Policy, inv: Invitation, d: Decline) -> list[SendEmail]:
+def emails_for_decline(policy: Policy, inv: Invitation, d: Decline) -> list[SendEmail]:
     """The reply to the organizer (local backend only: Google tells the organizer itself) and,
     for a delegation, the meeting's details to the delegate (every backend)."""
     e = inv.event

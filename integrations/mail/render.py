@@ -30,6 +30,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from integrations import resources
 from integrations.errors import UserError
+from planner.text import shown, shown_block, visible
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,19 @@ MAX_SECONDS = 5.0
 MAX_SUBJECT_CHARS = 250
 MAX_TEMPLATE_BYTES = 1_000_000
 
-# Characters that must never reach a header: every C0/C1 control, NEL, and the Unicode line
-# and paragraph separators (some clients and libraries treat them as line breaks).
-UNSAFE_HEADER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+# Characters that must never reach a header: every C0/C1 control, NEL, the Unicode line
+# and paragraph separators (some clients and libraries treat them as line breaks), and the
+# invisible format characters (bidi controls such as U+202E, zero-width characters).
+UNSAFE_HEADER = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]"
+)
+
+# Context keys whose strings are one line of outside text (a title, a name, an address);
+# every other string keeps its line breaks. See `safe_context`.
+ONE_LINE_KEYS = frozenset(
+    {"title", "organizer", "name", "email", "location", "rep", "delegate", "who", "when"}
+)
+BLOCK_KEYS = frozenset({"description"})
 
 
 class TemplateError(UserError):
@@ -65,6 +76,28 @@ def one_line(value: str, limit: int | None = None) -> str:
     if limit is not None and len(cleaned) > limit:
         cleaned = cleaned[: limit - 1].rstrip() + "…"
     return cleaned
+
+
+def safe_context(value: Any, key: str = "") -> Any:
+    """A copy of a template context in which every string is safe to show (issue #17).
+
+    Outside text (titles, names, descriptions) reaches templates through the context, so the
+    renderer cleans all of it on the way in, for every email and every template (a user's
+    too): C0/C1 controls, U+2028/2029, bidi controls and other invisible format characters
+    are removed; one-line fields (`ONE_LINE_KEYS`) lose their line breaks and are capped at
+    200 characters, descriptions at 2000. HTML escaping stays autoescape's job.
+    """
+    if isinstance(value, str):
+        if key in ONE_LINE_KEYS:
+            return shown(value)
+        if key in BLOCK_KEYS:
+            return shown_block(value)
+        return visible(value)
+    if isinstance(value, Mapping):
+        return {k: safe_context(v, k if isinstance(k, str) else key) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [safe_context(v, key) for v in value]
+    return value
 
 
 # -- bounds ---------------------------------------------------------------------------------
@@ -304,6 +337,7 @@ class Renderer:
         """Render all three parts of one email kind."""
         if not re.fullmatch(r"[a-z][a-z0-9_]*", kind):
             raise TemplateError(f"not an email kind: {kind!r}")
+        context = safe_context(context)
         subject = one_line(self.render_file(f"{kind}.subject.txt", context), MAX_SUBJECT_CHARS)
         if not subject:
             raise TemplateError(f"{self.origin(kind + '.subject.txt')}: the subject is empty")
@@ -354,6 +388,7 @@ _SAMPLE_MODULES = (
     "planner.triage",
     "planner.invitations",
     "planner.delegation",
+    "planner.replies",
 )
 # Every kind coachd sends: `coachd check` fails when one of these has no templates at all.
 REQUIRED_KINDS = (
@@ -368,6 +403,7 @@ REQUIRED_KINDS = (
     "leadership_report",
     "invitation",
     "cancellation",
+    "reply_confirmation",
 )
 
 

@@ -60,7 +60,7 @@ def test_a_user_folder_overrides_a_builtin_file(tmp_path: Path) -> None:
     (tmp_path / "digest.subject.txt").write_text("Custom: {{ counts.flagged }} flagged\n")
     r = Renderer(tmp_path)
     out = r.render("digest", sample_context("digest"))
-    assert out.subject == "Custom: 1 flagged"
+    assert out.subject == "Custom: 2 flagged"
     assert "Flagged for you" in out.html  # the rest still comes from the built-in folder
 
 

@@ -175,5 +175,8 @@ def decisions_from(
                 title=a.title,
                 organizer=a.organizer,
                 start=a.start,
+                cap=None if isinstance(a, Decline) else a.cap,
+                policy=a.policy,
+                was=a.was,
             )
     return out

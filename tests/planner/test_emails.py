@@ -367,6 +367,7 @@ def test_preview_context_builds_any_kind_without_due_rules() -> None:
     assert preview_context(policy, snap, now, "digest", [])["counts"] == {
         "declined": 0,
         "flagged": 0,
+        "changed": 0,
     }
     assert preview_context(policy, snap, now, "sales_meeting", [])["topic"] == "Discovery questions"
     assert preview_context(policy, snap, now, "summary", [])["week"] == "2026-W49"

@@ -9,7 +9,7 @@ from factories import at, make_event, make_policy, make_series
 
 from planner.model import Event
 from planner.policy import Rule
-from planner.rules import MatchContext, first_match, match_rule
+from planner.rules import MatchContext, check_rule, first_match, match_rule
 from planner.timeutil import Interval
 
 
@@ -157,3 +157,91 @@ def test_reason_names_every_condition() -> None:
 def test_empty_match_matches_everything_and_no_rules_match_nothing() -> None:
     assert matches(rule(), make_event("anything"))
     assert match_rule([], make_event("anything"), ctx()) is None
+
+
+# --- people, response, counts and negation (issue #17) -----------------------------------
+
+
+def people_ctx() -> MatchContext:
+    policy = make_policy(
+        {
+            "triage": {
+                "customer_domains": ["bigbuyer.com"],
+                "groups": {"leadership": ["cro@acme.com"], "hr": ["hr@acme.com"]},
+            }
+        }
+    )
+    return MatchContext.build(policy)
+
+
+@pytest.mark.parametrize(
+    ("who", "organizer", "expected"),
+    [
+        ("internal", "ops@acme.com", True),
+        ("internal", "ann@vendor.io", False),
+        ("customer", "cfo@bigbuyer.com", True),
+        ("external", "cfo@bigbuyer.com", False),
+        ("external", "ann@vendor.io", True),
+        ("rep", "sam@acme.com", True),
+        ("rep", "ops@acme.com", False),
+        ("boss", "vp@acme.com", True),
+        ("leadership", "vp@acme.com", True),  # the boss is leadership
+        ("leadership", "cro@acme.com", True),
+        ("hr", "hr@acme.com", True),
+        ("vendor.io", "ann@eu.vendor.io", True),
+    ],
+)
+def test_organizer_classes_and_groups(who: str, organizer: str, expected: bool) -> None:
+    r = rule(organizer=[who])
+    assert matches(r, make_event("x", organizer=organizer), people_ctx()) is expected
+
+
+def test_guest_counts_and_their_reasons() -> None:
+    ev = make_event("x", organizer="ops@acme.com", guests=["sam@acme.com", "riley@acme.com"])
+    c = people_ctx()
+    assert matches(rule(guests="rep"), ev, c)
+    assert matches(rule(guests={"who": ["rep"], "at_least": 2}), ev, c)
+    assert not matches(rule(guests={"who": ["rep"], "at_least": 3}), ev, c)
+    assert not matches(rule(guests={"who": "rep", "at_most": 1}), ev, c)
+    check = check_rule(rule(guests={"who": "rep", "at_most": 1}), ev, c)
+    assert check.describe() == "not matched: 2 of the guests are rep (at most 1 allowed)"
+    ok = check_rule(rule(guests="rep"), ev, c)
+    assert ok.describe() == "matched 2 rep among the guests: sam@acme.com, riley@acme.com"
+
+
+@pytest.mark.parametrize(
+    ("status", "response", "expected"),
+    [
+        ("tentative", ["tentative"], True),
+        ("needsAction", ["needs_action"], True),
+        ("needsAction", ["tentative", "accepted"], False),
+        (None, ["none"], True),
+    ],
+)
+def test_response_is_the_managers_own_answer(
+    status: Any, response: list[str], expected: bool
+) -> None:
+    ev = make_event("x", self_status=status)
+    assert matches(rule(response=response), ev) is expected
+
+
+def test_not_negates_a_whole_block_and_says_why() -> None:
+    r = rule(**{"not": {"organizer": ["internal", "customer"]}})
+    c = people_ctx()
+    assert matches(r, make_event("x", organizer="ann@vendor.io"), c)
+    assert not matches(r, make_event("x", organizer="cfo@bigbuyer.com"), c)
+    check = check_rule(r, make_event("x", organizer="ops@acme.com"), c)
+    assert check.describe() == "not matched: `not` failed: the organizer ops@acme.com ('internal')"
+
+
+def test_cap_rules_never_decide_and_config_names_unknown_groups() -> None:
+    cap = Rule.model_validate({"name": "c", "at_most": "flag", "match": {}})
+    assert match_rule([cap], make_event("anything"), ctx()) is None
+    with pytest.raises(ValueError, match="neither an address, a domain, a class"):
+        make_policy(
+            {"triage": {"rules": [{"name": "x", "action": "flag", "match": {"guests": "cfo"}}]}}
+        )
+    with pytest.raises(ValueError, match="needs action"):
+        Rule.model_validate({"name": "x", "match": {}})
+    with pytest.raises(ValueError, match="not both"):
+        Rule.model_validate({"name": "x", "match": {}, "action": "flag", "at_most": "flag"})

@@ -221,7 +221,7 @@ PROTECTIONS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "organizer-is-manager": ({}, {"organizer": MANAGER}),
     "organizer-is-manager(no organizer)": ({}, {"organizer": None, "self_status": None}),
     "already-accepted": ({}, {"self_status": "accepted"}),
-    "already-accepted(tentative)": ({}, {"self_status": "tentative"}),
+    "tentative": ({}, {"self_status": "tentative"}),
     "boss": ({}, {"organizer": BOSS}),
     "boss(guest)": ({}, {"guests": [BOSS]}),
     "never-decline": ({"never_decline": ["ceo@acme.com"]}, {"organizer": "ceo@acme.com"}),
@@ -243,7 +243,7 @@ def test_each_protection_alone_beats_a_matching_decline_rule(case: str, mode: st
     assert of(actions, Decline) == [] and of(actions, Flag) == [] and of(actions, SendEmail) == []
     [keep] = actions
     assert isinstance(keep, Keep)
-    assert keep.rule == "protected:" + case.split("(")[0]
+    assert keep.cap == "protected:" + case.split("(")[0] and keep.rule == "facilities"
     assert "rule 'facilities' matched the title word 'desk'" in keep.reason
     assert keep.reason.startswith("protected: ")
     # Without the protection the same meeting is declined (or flagged): the test can fail.
@@ -260,7 +260,8 @@ def test_protection_also_beats_flag_rules_and_budgets() -> None:
     rules = [{"name": "look", "action": "flag", "match": {"title": ["offsite"]}}]
     ev = make_event("Offsite", at(2, 10), self_status="accepted")
     [keep] = triage(policy(rules), [ev])
-    assert isinstance(keep, Keep) and keep.rule == "protected:already-accepted"
+    assert isinstance(keep, Keep) and keep.cap == "protected:already-accepted"
+    assert keep.rule == "look"
 
 
 # --- the cap ---------------------------------------------------------------------------
@@ -319,7 +320,9 @@ def test_budget_flags_a_meeting_that_would_exceed_it_with_the_figures() -> None:
     [flag] = of(actions, Flag)
     assert flag.event_id == invite.id
     assert flag.rule == "budget:non_sales"
-    assert flag.reason == "non-sales meetings this week: 4h30 + 1h would exceed the 5h budget"
+    assert flag.reason.endswith(
+        "(action: keep); non-sales meetings this week: 4h30 + 1h would exceed the 5h budget"
+    )
 
 
 def test_budget_not_exceeded_keeps_and_other_weeks_do_not_count() -> None:
@@ -357,8 +360,8 @@ def test_account_management_budget_uses_its_own_figure() -> None:
     invite = make_event("Account plan B", at(2, 9), minutes=60)
     [flag] = of(triage(p, [accepted, invite]), Flag)
     assert flag.rule == "budget:account_management"
-    assert (
-        flag.reason == "account-management meetings this week: 1h30 + 1h would exceed the 2h budget"
+    assert flag.reason.endswith(
+        "account-management meetings this week: 1h30 + 1h would exceed the 2h budget"
     )
 
 
@@ -549,3 +552,21 @@ def test_protected_meetings_are_never_declined_and_a_second_tick_adds_nothing(
             assert (protection(p, ev, ctx) is not None) is _protected(ev)
     memory = decisions_from(actions)
     assert decided(triage(p, events, coaching=blocks, decisions=memory)) == []
+
+
+def test_delegate_to_the_rep_among_guests_or_flag_when_there_is_none() -> None:
+    rules = [
+        {
+            "name": "tools",
+            "action": "delegate",
+            "delegate_to": "rep_among_guests",
+            "match": {"title": ["tooling"]},
+        }
+    ]
+    with_rep = make_event("Tooling", at(2, 10), guests=["ops2@acme.com", "sam@acme.com"])
+    without = make_event("Tooling", at(2, 11))
+    actions = triage(policy(rules), [with_rep, without])
+    [d] = of(actions, Decline)
+    assert d.delegate_to == "sam@acme.com"
+    [f] = of(actions, Flag)
+    assert f.event_id == without.id and "no rep of the team is a guest" in f.reason
