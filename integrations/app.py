@@ -15,7 +15,8 @@ from typing import Any
 from integrations.calendar.base import Calendar
 from integrations.config_file import LoadedConfig
 from integrations.executor import Executor, TickReport
-from integrations.kpi_csv import CsvKpiSource
+from integrations.kpi.open import open_sources
+from integrations.kpi.read import Configured
 from integrations.mail.base import Mailer
 from integrations.mail.render import Renderer
 from integrations.snapshot import SnapshotRead, read_snapshot, remember_event_count
@@ -94,13 +95,8 @@ def open_renderer(loaded: LoadedConfig) -> Renderer:
     return Renderer(loaded.resolve(tdir) if tdir else None)
 
 
-def open_kpis(loaded: LoadedConfig) -> CsvKpiSource:
-    p = loaded.policy
-    return CsvKpiSource(
-        loaded.resolve(p.kpi_source.path),
-        reps={r.email for r in p.team},
-        kpis={k.id for k in p.kpis},
-    )
+def open_kpis(loaded: LoadedConfig) -> list[Configured]:
+    return open_sources(loaded)
 
 
 def state_path(loaded: LoadedConfig) -> Path:
@@ -108,9 +104,11 @@ def state_path(loaded: LoadedConfig) -> Path:
 
 
 def read_current(
-    loaded: LoadedConfig, store: StateStore, now: datetime, calendar: Calendar
+    loaded: LoadedConfig, store: StateStore, now: datetime, calendar: Calendar, kv: Any = None
 ) -> SnapshotRead:
-    """The Snapshot for `now`: the calendar, the KPI file, the notes and the state."""
+    """The Snapshot for `now`: the calendar, the KPI sources, the notes and the state.
+
+    `kv` takes the KPI sources' read cache (an OverlayKV in dry runs; default the store)."""
     policy = loaded.policy
     return read_snapshot(
         policy,
@@ -119,6 +117,7 @@ def read_current(
         notes_dir=loaded.resolve(policy.email.notes_dir),
         store=store,
         now=now,
+        kv=store if kv is None else kv,
     )
 
 
@@ -148,7 +147,7 @@ def run_tick(
     policy = loaded.policy
     kv: Any = OverlayKV(store) if dry_run else store
     cal = calendar or open_calendar(loaded, kv)
-    read = read_current(loaded, store, now, cal)
+    read = read_current(loaded, store, now, cal, kv)
     actions = plan(policy, read.snapshot, now, force=force)
     result = TickResult(snapshot=read.snapshot, actions=actions, warnings=read.warnings)
     if dry_run:

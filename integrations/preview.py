@@ -63,9 +63,8 @@ def render_preview(
         context = _leadership(loaded, now)
     else:
         with StateStore.open(state_path(loaded), readonly=True, now=now) as store:
-            snapshot = read_current(
-                loaded, store, now, open_calendar(loaded, OverlayKV(store))
-            ).snapshot
+            kv = OverlayKV(store)
+            snapshot = read_current(loaded, store, now, open_calendar(loaded, kv), kv).snapshot
         blocks = plan_coaching(p, snapshot, now).blocks
         context = preview_context(p, snapshot, now, kind, blocks, rep=rep.lower() if rep else None)
     rendered = open_renderer(loaded).render(kind, context)

@@ -7,13 +7,14 @@ warning or a `read_errors` entry, never an exception that stops the tick.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from integrations.calendar.base import Calendar
 from integrations.errors import CoachdError
-from integrations.kpi_csv import CsvKpiSource
+from integrations.kpi.read import KV, Configured, read_all
 from integrations.notes import open_items
 from integrations.state import StateStore
 from planner.model import Event, Snapshot
@@ -36,10 +37,11 @@ def read_snapshot(
     policy: Policy,
     *,
     calendar: Calendar,
-    kpis: CsvKpiSource,
+    kpis: Sequence[Configured],
     notes_dir: Path,
     store: StateStore,
     now: datetime,
+    kv: KV | None = None,
 ) -> SnapshotRead:
     """Gather everything the planner needs for one tick."""
     window = snapshot_window(policy, now)
@@ -70,7 +72,7 @@ def read_snapshot(
                 read_errors[r] = str(e)
             log.error("cannot read the reps' busy times: %s", e)
 
-    k = kpis.read()
+    k = read_all(kpis, store if kv is None else kv, now)
     warnings.extend(k.warnings)
 
     notes = {r: open_items(notes_dir, r) for r in reps}
@@ -80,6 +82,7 @@ def read_snapshot(
         events=tuple(events),
         rep_busy=rep_busy,
         kpis=tuple(k.rows),
+        kpi_sources=tuple(k.statuses),
         bookings=store.bookings(),
         decisions=store.decisions(),
         sent=store.sent_keys(),

@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from planner.kpi_sources import CsvSource, KpiSources, SheetsSource
 from planner.timeutil import WEEKDAYS, format_duration, parse_duration, parse_hhmm
 
 MAX_KPIS = 7
@@ -365,13 +366,6 @@ class Triage(Strict):
         return v
 
 
-class KpiSource(Strict):
-    """Where weekly KPI figures come from: a CSV of `week,rep,kpi,value`."""
-
-    type: Literal["csv"] = "csv"
-    path: str = "kpis.csv"
-
-
 class MaildirSettings(Strict):
     path: str = "outbox"
 
@@ -494,6 +488,10 @@ class DaemonSettings(Strict):
         return v
 
 
+def _default_sources() -> list[CsvSource | SheetsSource]:
+    return [CsvSource()]
+
+
 class Policy(Strict):
     """The whole of config.yaml."""
 
@@ -502,7 +500,7 @@ class Policy(Strict):
     kpis: list[Kpi] = Field(default_factory=list, max_length=MAX_KPIS)
     coaching: Coaching = Coaching()
     triage: Triage = Triage()
-    kpi_source: KpiSource = KpiSource()
+    kpi_source: KpiSources = Field(default_factory=_default_sources)
     email: EmailSettings = EmailSettings()
     calendar: CalendarSettings = CalendarSettings()
     state: StateSettings = StateSettings()
