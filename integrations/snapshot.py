@@ -17,6 +17,7 @@ from integrations.errors import CoachdError
 from integrations.kpi.read import KV, Configured, read_all
 from integrations.notes import open_items
 from integrations.state import StateStore
+from planner.kpi_derive import derive
 from planner.model import Event, Snapshot
 from planner.periods import snapshot_window
 from planner.policy import Policy
@@ -81,7 +82,7 @@ def read_snapshot(
         window=window,
         events=tuple(events),
         rep_busy=rep_busy,
-        kpis=tuple(k.rows),
+        kpis=tuple(derive(policy, k.rows)),
         kpi_sources=tuple(k.statuses),
         bookings=store.bookings(),
         decisions=store.decisions(),

@@ -44,15 +44,19 @@ class Standing:
 
 
 def stale_kpis(policy: Policy, statuses: Iterable[KpiSourceStatus]) -> frozenset[str]:
-    """The KPI ids fed by a source that is stale this tick (failed, or older than max_age)."""
+    """The KPI ids fed by a source that is stale this tick (failed, or older than max_age);
+    a derived KPI is stale when a source feeding one of its inputs is."""
     stale = {st.name for st in statuses if st.stale}
     names = source_names(policy.kpi_source)
-    return frozenset(
-        k.id
-        for k in policy.kpis
-        for src, name in zip(policy.kpi_source, names, strict=True)
-        if name in stale and feeds(src, k.id)
-    )
+    out = set()
+    for k in policy.kpis:
+        needs = (
+            [k.derived.numerator, k.derived.denominator, k.derived.less] if k.derived else [k.id]
+        )
+        for src, name in zip(policy.kpi_source, names, strict=True):
+            if name in stale and any(n and feeds(src, n) for n in needs):
+                out.add(k.id)
+    return frozenset(out)
 
 
 def history(rows: Iterable[KpiRow]) -> dict[tuple[str, str], dict[date, float]]:

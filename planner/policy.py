@@ -167,6 +167,16 @@ class Rep(Strict):
     goals: list[str] = Field(default_factory=list)
     minimums: dict[str, float] = Field(default_factory=dict)
     send_agenda: StrictBool | None = None
+    figures: dict[str, float] = Field(default_factory=dict)  # constants for derived KPIs
+
+
+class Derived(Strict):
+    """A KPI computed as `scale * numerator / (denominator - less)` (see planner.kpi_derive)."""
+
+    numerator: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    denominator: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    less: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")] | None = None
+    scale: float = 1.0
 
 
 class Kpi(Strict):
@@ -178,6 +188,7 @@ class Kpi(Strict):
     higher_is_better: StrictBool = True
     minimum: float
     goal: float
+    derived: Derived | None = None
 
     @model_validator(mode="after")
     def _goal_beyond_minimum(self) -> Kpi:

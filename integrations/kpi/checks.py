@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 
+from planner.kpi_derive import input_ids
 from planner.kpi_sources import source_names
 from planner.policy import Policy
 
@@ -14,7 +15,17 @@ def source_checks(policy: Policy) -> list[tuple[Path_, str]]:
     """(key path, message) for every KPI a source names that the policy does not define,
     and for two sources going by the same name."""
     out: list[tuple[Path_, str]] = []
-    ids = [k.id for k in policy.kpis]
+    derived = {k.id for k in policy.kpis if k.derived}
+    for i, k in enumerate(policy.kpis):
+        if k.derived is None:
+            continue
+        for key in ("numerator", "denominator", "less"):
+            name = getattr(k.derived, key)
+            if name in derived:
+                out.append(
+                    (("kpis", i, "derived", key), f"{name!r} is a derived KPI; use source figures")
+                )
+    ids = sorted({k.id for k in policy.kpis} | input_ids(policy))
     seen: set[str] = set()
     for i, (src, name) in enumerate(
         zip(policy.kpi_source, source_names(policy.kpi_source), strict=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from integrations.config_file import LoadedConfig
 from integrations.kpi.read import Configured, Reader, configured
 from integrations.kpi_csv import CsvKpiSource
+from planner.kpi_derive import input_ids
 from planner.kpi_sources import CsvSource, SheetsSource
 
 
@@ -12,7 +13,7 @@ def open_sources(loaded: LoadedConfig) -> list[Configured]:
     """Every `kpi_source` entry, in precedence order, with a lazily opened reader."""
     p = loaded.policy
     reps = {r.email for r in p.team}
-    kpis = {k.id for k in p.kpis}
+    kpis = {k.id for k in p.kpis} | input_ids(p)
 
     def opener(src: CsvSource | SheetsSource) -> Reader:
         if isinstance(src, SheetsSource):

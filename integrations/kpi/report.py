@@ -18,6 +18,7 @@ from integrations.kpi.open import open_sources
 from integrations.kpi.read import read_all
 from integrations.state import StateStore
 from planner.kpi import meets, minimum_for, stale_kpis
+from planner.kpi_derive import derive
 from planner.timeutil import iso_week, week_monday
 
 _ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -45,7 +46,7 @@ def kpi_report(loaded: LoadedConfig, now: datetime, week: date | None) -> dict[s
     with StateStore.open(state_path(loaded), readonly=True, now=now) as store:
         merged = read_all(open_sources(loaded), OverlayKV(store), now)
     stale = stale_kpis(p, merged.statuses)
-    found = {(r.rep, r.kpi): r for r in merged.rows if r.week == monday}
+    found = {(r.rep, r.kpi): r for r in derive(p, merged.rows) if r.week == monday}
     figures = []
     for rep in p.team:
         for kpi in p.kpis:

@@ -217,3 +217,28 @@ def test_coachd_kpis_shows_each_figure_with_its_source(
     text = capsys.readouterr().out
     assert "KPIs for 2026-W47" in text and " csv" in text
     assert main(["kpis", "--week", "last tuesday", "--config", cfg]) == 1
+
+
+def test_derived_inputs_may_feed_sources_but_not_chain(tmp_path: Path) -> None:
+    got = errors(
+        tmp_path,
+        """\
+          - id: att
+            name: Attainment
+            minimum: 80
+            goal: 100
+            derived: {numerator: closed_won, denominator: quota, scale: 100}
+          - id: twice
+            name: Twice
+            minimum: 1
+            goal: 2
+            derived: {numerator: att, denominator: quota}
+        kpi_source:
+          - {type: csv, kpis: [closed_won, quota, pipeline]}
+        """,
+    )
+    assert got == [
+        ":22: kpis[3].derived.numerator: 'att' is a derived KPI; use source figures",
+        ":24: kpi_source[0].kpis[2]: no KPI with id 'pipeline' (KPIs: att, calls, closed_won, "
+        "meetings, quota, twice)",
+    ]
