@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/plan_scale.py
 	$(BIN)/python bench/api_economy.py
 	$(BIN)/python bench/history.py
+	$(BIN)/python bench/hostile_calendar.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -21,11 +21,18 @@ from typing import Any
 
 import schedule
 
-from integrations import clock
-from integrations.app import open_calendar, open_mailer, open_renderer, run_tick, state_path
+from integrations import clock, error_slot, skipped
+from integrations.app import (
+    open_calendar,
+    open_mailer,
+    open_renderer,
+    remove_stale_temp_files,
+    run_tick,
+    state_path,
+)
 from integrations.calendar.base import Calendar
 from integrations.config_file import LoadedConfig, load_policy
-from integrations.errors import CoachdError, ConfigError, UserError
+from integrations.errors import CoachdError, ConfigError, UserError, describe_os_error
 from integrations.mail.base import Mailer
 from integrations.mail.render import Renderer
 from integrations.schedule_times import next_daily, next_weekly
@@ -156,6 +163,8 @@ def cmd_once(args: argparse.Namespace) -> int:
     loaded = _load(args)
     now = clock.now()
     with StateStore.open(state_path(loaded), now=now) as store:
+        remove_stale_temp_files(loaded)
+        error_slot.reserve(store.path)
         recovered = _report_recovery(store)
         ok = _tick_and_record(loaded, store, force=args.force)
     # A run that had to set an unreadable state aside must not look clean to cron/systemd.
@@ -187,6 +196,7 @@ def _tick_and_record(
     started = clock.now()
     error: str | None = None
     summary: dict[str, int] = {}
+    undone: dict[str, int] = {}
     try:
         result = run_tick(
             loaded,
@@ -201,8 +211,12 @@ def _tick_and_record(
         report = result.report
         assert report is not None
         summary = dict(report.counts)
+        undone = dict(report.undone)
+        # Each skipped object is logged when it first appears, not on every tick;
+        # `coachd status` lists what is skipped now.
+        new = set(skipped.remember(store, result.warnings, started))
         for w in result.warnings:
-            log.warning("%s", w)
+            log.log(logging.WARNING if w in new else logging.DEBUG, "%s", w)
         if report.held:
             error = f"safety brake: {report.held}"
         elif report.errors:
@@ -210,13 +224,35 @@ def _tick_and_record(
     except CoachdError as e:
         error = str(e)
         log.error("tick failed: %s", e)
+    except OSError as e:  # disk full, read-only, permissions: a sentence, not a traceback
+        error = describe_os_error(e)
+        log.error("tick failed: %s", error)
     finished = clock.now()
-    store.record_tick(
-        started=started, finished=finished, ok=error is None, summary=summary, error=error
-    )
     if error:
-        store.record_error(finished, error)
+        error_slot.write(store.path, finished, error)
+    try:
+        store.record_tick(
+            started=started, finished=finished, ok=error is None, summary=summary, error=error
+        )
+        if error:
+            store.record_error(finished, error)
+    except OSError as e:
+        # The state cannot be written (a full disk): the error slot beside it still tells
+        # `coachd status` what happened.
+        error = error or describe_os_error(e)
+        log.error("cannot record the tick in the state: %s", describe_os_error(e))
+        error_slot.write(store.path, finished, error)
     done = ", ".join(f"{k} {v}" for k, v in sorted(summary.items())) or "nothing to do"
+    if undone:
+        # A stop signal during the tick: say what waits for the next run, never "nothing".
+        left = ", ".join(f"{v} {k}" for k, v in sorted(undone.items()))
+        log.warning(
+            "tick stopped by a stop signal after %.1fs: %s; left undone for the next run: %s",
+            (finished - started).total_seconds(),
+            ", ".join(f"{k} {v}" for k, v in sorted(summary.items())) or "nothing done",
+            left,
+        )
+        return error is None
     log.info(
         "tick %s in %.1fs: %s",
         "ok" if error is None else "with errors",
@@ -348,6 +384,8 @@ class Daemon:
     def _run(self) -> int:
         with StateStore.open(state_path(self.loaded), now=clock.now()) as store:
             self.store = store
+            remove_stale_temp_files(self.loaded)
+            error_slot.reserve(store.path)
             _report_recovery(store)
             self._job("compact", self._compact)
             log.info(
@@ -387,11 +425,27 @@ class Daemon:
     def _job(self, name: str, fn: Callable[[], Any]) -> Any:
         try:
             return fn()
+        except OSError as e:  # disk full, read-only, permissions: one line, no traceback
+            self._record_job_error(name, describe_os_error(e))
+            return None
         except Exception as e:  # every job is wrapped: log, keep the loop going
             log.exception("job %s failed: %s", name, e)
-            if self.store:
-                self.store.record_error(clock.now(), f"job {name} failed: {e}")
+            self._record_job_error(name, str(e), logged=True)
             return None
+
+    def _record_job_error(self, name: str, message: str, *, logged: bool = False) -> None:
+        """Log (unless done) and keep the error for `coachd status`, in the state or, when
+        the state cannot be written, in the error slot beside it."""
+        text = f"job {name} failed: {message}"
+        if not logged:
+            log.error("%s", text)
+        if self.store is None:
+            return
+        error_slot.write(self.store.path, clock.now(), text)
+        try:
+            self.store.record_error(clock.now(), text)
+        except OSError as e:
+            log.error("cannot record the error in the state: %s", describe_os_error(e))
 
     def _tick(self) -> None:
         assert self.store is not None
@@ -477,6 +531,13 @@ class Daemon:
             return
         except CoachdError as e:
             self._report_bad_config([str(e)])
+            return
+        except OSError as e:
+            self._report_bad_config([f"{self.config}: {describe_os_error(e)}"])
+            return
+        except Exception as e:  # whatever the reason, the manager hears of the rejection
+            log.exception("config reload failed")
+            self._report_bad_config([f"{self.config}: {type(e).__name__}: {e}"])
             return
         if state_path(new) != state_path(self.loaded):
             self._report_bad_config(
@@ -619,6 +680,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CoachdError as e:
         sys.stderr.write(f"coachd: {e}\n")
         return e.exit_code
+    except OSError as e:  # a full disk, a read-only folder: a sentence, not a traceback
+        sys.stderr.write(f"coachd: {describe_os_error(e)}\n")
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

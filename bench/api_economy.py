@@ -13,7 +13,8 @@ which logs every request, batch parts included. For teams of 10 and 50 reps:
 
 Each beside the minimum the API allows: one events.list per calendar (a full sync needs a
 page per 2500 events, an incremental one a single request when little changed), one
-freebusy.query per 50 reps (per 90 days of horizon), and ceil(writes / 50) requests for the
+freebusy.query per 50 reps (per 90 days of horizon) when the tick books or moves something
+(the reps' busy times are read only then), and ceil(writes / 50) requests for the
 writes (a batch holds at most 50; a single write is one plain request). Target: the steady
 tick makes exactly the minimum.
 
@@ -140,11 +141,14 @@ def count(requests: list[Any]) -> tuple[Counter[str], Counter[str]]:
     return top, inner
 
 
-def minimum(full_sync_events: int | None, n_reps: int, horizon_days: float, writes: int) -> int:
-    """The fewest requests the API allows for a tick (see the module docstring)."""
+def minimum(
+    full_sync_events: int | None, n_reps: int, horizon_days: float, writes: int, slots: bool
+) -> int:
+    """The fewest requests the API allows for a tick (see the module docstring); `slots`:
+    whether the tick books or moves anything (only then are the reps' busy times needed)."""
     lists = max(1, math.ceil(full_sync_events / LIST_PAGE)) if full_sync_events else 1
     freebusy = math.ceil(n_reps / FREEBUSY_CALENDARS) * math.ceil(horizon_days / FREEBUSY_DAYS)
-    return lists + freebusy + math.ceil(writes / BATCH_PARTS)
+    return lists + (freebusy if slots else 0) + math.ceil(writes / BATCH_PARTS)
 
 
 def run_team(fake_cls: Any, n_reps: int, rows: list[list[object]], notes: list[str]) -> None:
@@ -178,7 +182,8 @@ def run_team(fake_cls: Any, n_reps: int, rows: list[list[object]], notes: list[s
             top, inner = count(list(fake.requests))
             writes = writes_planned(res)
             total = sum(top.values())
-            low = minimum(full_sync, n_reps, horizon_days, writes)
+            slots = any(isinstance(a, Book | Move) for a in res.actions)
+            low = minimum(full_sync, n_reps, horizon_days, writes, slots)
             parts = ", ".join(f"{k} {v}" for k, v in sorted(inner.items())) or "-"
             plain = ", ".join(
                 f"{k} {v}" for k, v in sorted(top.items()) if k not in ("list", "freebusy", "batch")
@@ -249,8 +254,8 @@ def main() -> int:
             (
                 "minimum",
                 f"ceil(events/{LIST_PAGE}) list pages (1 when incremental) + "
-                f"ceil(reps/{FREEBUSY_CALENDARS}) freebusy + ceil(writes/{BATCH_PARTS}) "
-                "write requests",
+                f"ceil(reps/{FREEBUSY_CALENDARS}) freebusy (only when the tick books or "
+                f"moves) + ceil(writes/{BATCH_PARTS}) write requests",
             ),
         ],
     )

@@ -6,12 +6,14 @@ This is the imperative shell around `planner.plan`: read a Snapshot, plan, act, 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from integrations import busy_cache
 from integrations.calendar.base import Calendar
 from integrations.config_file import LoadedConfig
 from integrations.executor import Executor, TickReport
@@ -19,9 +21,14 @@ from integrations.kpi.open import open_sources
 from integrations.kpi.read import Configured
 from integrations.mail.base import Mailer
 from integrations.mail.render import Renderer
-from integrations.snapshot import SnapshotRead, read_snapshot, remember_event_count
+from integrations.snapshot import (
+    SnapshotRead,
+    add_rep_busy,
+    read_snapshot,
+    remember_event_count,
+)
 from integrations.state import StateStore
-from planner.actions import Action
+from planner.actions import Action, Book, Move
 from planner.model import Snapshot
 from planner.plan import plan
 
@@ -65,10 +72,19 @@ def open_calendar(loaded: LoadedConfig, kv: Any) -> Calendar:
             kv=kv,
         )
     from integrations import clock
+    from integrations.calendar.ics_bounds import IcsLimits
     from integrations.calendar.local import LocalCalendar
 
+    local = policy.calendar.local
+    limits = IcsLimits(max_file_bytes=local.max_file_size, max_instances=local.max_instances)
     # DTSTAMP/LAST-MODIFIED come from the one clock seam, so `once --at` stamps that instant.
-    return LocalCalendar(loaded.resolve(policy.calendar.local.path), tz, clock=clock.now)
+    return LocalCalendar(
+        loaded.resolve(local.path),
+        tz,
+        clock=clock.now,
+        limits=limits,
+        read_budget=local.read_budget.total_seconds(),
+    )
 
 
 def open_mailer(loaded: LoadedConfig) -> Mailer:
@@ -103,12 +119,34 @@ def state_path(loaded: LoadedConfig) -> Path:
     return loaded.resolve(loaded.policy.state.path)
 
 
-def read_current(
-    loaded: LoadedConfig, store: StateStore, now: datetime, calendar: Calendar, kv: Any = None
-) -> SnapshotRead:
-    """The Snapshot for `now`: the calendar, the KPI sources, the notes and the state.
+def remove_stale_temp_files(loaded: LoadedConfig) -> None:
+    """On start: delete the temp files that writes killed half-way left behind (older than
+    an hour) in the local calendar's person folders and in the state folder."""
+    from integrations import fsutil
 
-    `kv` takes the KPI sources' read cache (an OverlayKV in dry runs; default the store)."""
+    now = time.time()
+    removed = fsutil.remove_stale_temp_files(state_path(loaded).parent, now)
+    if loaded.policy.calendar.backend == "local":
+        from integrations.calendar.local import LocalCalendar
+
+        root = loaded.resolve(loaded.policy.calendar.local.path)
+        removed += LocalCalendar(root, loaded.policy.manager.tz).remove_stale_temp_files(now)
+    if removed:
+        log.info("removed %d temp file(s) left by interrupted writes", removed)
+
+
+def read_current(
+    loaded: LoadedConfig,
+    store: StateStore,
+    now: datetime,
+    calendar: Calendar,
+    *,
+    with_busy: bool = True,
+    kv: Any = None,
+) -> SnapshotRead:
+    """The Snapshot for `now`: the calendar, the KPI sources, the notes and the state (and the
+    reps' busy times unless `with_busy` is False). `kv` takes the KPI sources' read cache
+    (an OverlayKV in dry runs; default the store)."""
     policy = loaded.policy
     return read_snapshot(
         policy,
@@ -117,8 +155,15 @@ def read_current(
         notes_dir=loaded.resolve(policy.email.notes_dir),
         store=store,
         now=now,
+        with_busy=with_busy,
         kv=store if kv is None else kv,
     )
+
+
+def needs_rep_busy(actions: list[Action]) -> bool:
+    """Whether a plan made without the reps' busy times must be made again with them: only
+    a booking or a move picks a slot, so only they depend on when the reps are free."""
+    return any(isinstance(a, Book | Move) for a in actions)
 
 
 @dataclass
@@ -147,8 +192,21 @@ def run_tick(
     policy = loaded.policy
     kv: Any = OverlayKV(store) if dry_run else store
     cal = calendar or open_calendar(loaded, kv)
-    read = read_current(loaded, store, now, cal, kv)
+    start_budget = getattr(cal, "start_budget", None)
+    if callable(start_budget):
+        start_budget()  # the local backend's per-tick reading budget
+    # Planned first with the reps' cached busy times (or every rep free); only a plan that
+    # books or moves needs them fresh, so a quiet tick makes no free/busy request.
+    read = read_current(loaded, store, now, cal, with_busy=False, kv=kv)
+    reps = [r.email for r in policy.team]
+    cached = busy_cache.load(kv, reps, now)
+    if cached is not None:
+        read.snapshot = replace(read.snapshot, rep_busy=cached)
     actions = plan(policy, read.snapshot, now, force=force)
+    if reps and needs_rep_busy(actions):
+        read = add_rep_busy(policy, cal, read, now)
+        busy_cache.save(kv, read.snapshot.rep_busy, read.snapshot.read_errors, now)
+        actions = plan(policy, read.snapshot, now, force=force)
     result = TickResult(snapshot=read.snapshot, actions=actions, warnings=read.warnings)
     if dry_run:
         return result

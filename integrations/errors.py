@@ -27,3 +27,19 @@ class TransientError(CoachdError):
 
 class RemoteError(CoachdError):
     """A remote service refused for good (403 forbidden, 400, 404): do not retry."""
+
+
+def describe_os_error(e: OSError) -> str:
+    """One sentence a person can act on for a file-system error (no traceback)."""
+    import errno
+
+    where = f" ({e.filename})" if e.filename else ""
+    if e.errno == errno.ENOSPC:
+        return f"disk full: no space left on the device{where}; free some space"
+    if e.errno == errno.EDQUOT:
+        return f"disk quota exceeded{where}; free some space or raise the quota"
+    if e.errno == errno.EROFS:
+        return f"read-only file system{where}: coachd cannot write there"
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return f"permission denied{where}: check the owner and mode of the file and its folder"
+    return f"{e.strerror or type(e).__name__}{where}"

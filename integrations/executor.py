@@ -3,8 +3,11 @@
 Order of writes makes a kill at any instant safe:
 - a booking is recorded `pending` before the calendar write and `booked` after it; the
   calendar write itself uses a deterministic id, so repeating it is harmless;
-- a triage decision is recorded after the calendar accepted it; repeating a decline or a
-  flag is harmless, and a declined invitation is not an open invitation any more;
+- a triage decision is recorded after the calendar accepted it; repeating a flag is
+  harmless, and a declined invitation is not an open invitation any more;
+- a decline is recorded as intended (`decline:intents`) before it is sent and confirmed
+  after: a tick killed in between re-issues it next time, the backend finds it already
+  declined and sends nothing, and the decision (digest, counts) is recorded then;
 - an email is recorded `sending` before and `sent` after delivery, with a deterministic
   Message-ID; a crash between the two resends it at most once;
 - the tick's emails are queued in the state before any outside write, so an email whose
@@ -17,8 +20,9 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from integrations.calendar.base import Calendar, CalendarWrite, WriteOutcome
 from integrations.errors import CoachdError
@@ -43,6 +47,8 @@ from planner.model import BookingRecord, Decision
 
 log = logging.getLogger(__name__)
 
+INTENTS = "decline:intents"  # event id -> a Decline sent but not yet confirmed
+
 
 @dataclass
 class TickReport:
@@ -52,6 +58,7 @@ class TickReport:
     errors: list[str] = field(default_factory=list)
     held: str | None = None
     stopped: bool = False
+    undone: Counter[str] = field(default_factory=Counter)  # left for the next tick by a stop
 
     @property
     def ok(self) -> bool:
@@ -109,13 +116,18 @@ class Executor:
         writes: list[CalendarWrite] = [
             a for a in actions if isinstance(a, Book | Move | Cancel | Decline | Flag)
         ]
+        writes += self._unconfirmed({a.event_id for a in writes if isinstance(a, Decline)})
         if writes and not self._stopping():
             self._write(writes)
+        elif writes:
+            self.report.undone["calendar writes"] += len(writes)
         for a in actions:
             if isinstance(a, Keep):
                 self._decided(a, "keep")
-        for a in [*emails, *leftovers]:
+        outgoing = [*emails, *leftovers]
+        for n, a in enumerate(outgoing):
             if self._stopping():
+                self.report.undone["emails"] += len(outgoing) - n
                 break
             self._send(a)
         return self.report
@@ -142,10 +154,15 @@ class Executor:
         # Each group is one durable state write (all or nothing), not one per record: the
         # intents before any calendar write, the outcomes after all of them. A kill between
         # the two leaves `pending` bookings that the next tick finds in the calendar.
+        intents = self._intents()
         with self.store.batch():
             for w in writes:
                 if isinstance(w, Book):
                     self.store.put_booking(_record(w, "pending"))
+                elif isinstance(w, Decline):
+                    intents[w.event_id] = _encode_decline(w)
+            if intents:
+                self.store.put(INTENTS, intents)
         try:
             outcomes = self.calendar.apply(self.owner, writes)
         except CoachdError as e:
@@ -153,6 +170,33 @@ class Executor:
         with self.store.batch():
             for o in outcomes:
                 self._outcome(o)
+                if isinstance(o.action, Decline):
+                    # Confirmed, or failed: a failed decline has no decision, so the planner
+                    # plans it again; only a kill leaves an intent behind.
+                    intents.pop(o.action.event_id, None)
+            if intents:
+                self.store.put(INTENTS, intents)
+            else:
+                self.store.delete(INTENTS)
+
+    def _intents(self) -> dict[str, Any]:
+        raw = self.store.get(INTENTS)
+        return dict(raw) if isinstance(raw, dict) else {}
+
+    def _unconfirmed(self, planned: set[str]) -> list[Decline]:
+        """Declines an earlier tick sent (or was sending) when it was killed, to be confirmed:
+        the backend sends nothing for one that is already declined."""
+        out = []
+        for event_id, raw in self._intents().items():
+            if event_id in planned:
+                continue
+            try:
+                out.append(_decode_decline(raw))
+            except (KeyError, TypeError, ValueError) as e:
+                log.warning("dropping an unreadable decline record for %s: %s", event_id, e)
+                continue
+            log.info("confirming the decline of %s, sent by a tick that did not finish", event_id)
+        return out
 
     def _outcome(self, o: WriteOutcome) -> None:
         a = o.action
@@ -237,6 +281,18 @@ def _record(b: Book | Remember, status: str) -> BookingRecord:
         start=b.start,
         end=b.end,
     )
+
+
+def _encode_decline(d: Decline) -> dict[str, Any]:
+    raw = asdict(d)
+    raw["start"] = d.start.isoformat()
+    return raw
+
+
+def _decode_decline(raw: Any) -> Decline:
+    fields = dict(raw)
+    fields["start"] = datetime.fromisoformat(str(fields["start"]))
+    return Decline(**fields)
 
 
 def _label(a: CalendarWrite) -> str:

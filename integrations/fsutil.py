@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -53,3 +54,39 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
             tmp.unlink()  # e.g. a full disk: leave no half file behind
         raise
     fsync_dir(folder)
+
+
+# `atomic_write`'s temp files: `.<name>.<12 hex>.tmp`.
+_TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{12}\.tmp$")
+STALE_TEMP_AGE = 3600.0
+
+
+def inside(root: Path, path: Path) -> bool:
+    """Whether `path`, with every symbolic link and `..` resolved, stays under `root`."""
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a symlink loop, an unreadable parent
+        return False
+
+
+def remove_stale_temp_files(folder: Path, now: float, max_age: float = STALE_TEMP_AGE) -> int:
+    """Delete `atomic_write` temp files in `folder` older than `max_age` seconds (a write
+    killed half-way leaves one; a live writer's is seconds old). Returns how many went."""
+    removed = 0
+    try:
+        children = list(folder.iterdir())
+    except OSError:
+        return 0
+    for child in children:
+        if not _TEMP_NAME.match(child.name):
+            continue
+        try:
+            if child.is_symlink() or not child.is_file():
+                continue
+            if now - child.stat().st_mtime < max_age:
+                continue
+            child.unlink()
+            removed += 1
+        except OSError:
+            continue
+    return removed

@@ -6,6 +6,8 @@ import logging
 import re
 from pathlib import Path
 
+from integrations.fsutil import inside
+
 log = logging.getLogger(__name__)
 
 _OPEN = re.compile(r"^\s*[-*+]\s+\[ \]\s+(.+?)\s*$")
@@ -14,8 +16,13 @@ MAX_BYTES = 256 * 1024
 
 
 def open_items(notes_dir: Path, rep: str) -> tuple[str, ...]:
-    """The rep's open action items, in file order (at most 20). A missing file means none."""
+    """The rep's open action items, in file order (at most 20). A missing file means none;
+    a file that would lead outside `notes_dir` (a name with a path in it, a symbolic link
+    pointing elsewhere) is refused with a warning, so no other file reaches an email."""
     path = notes_dir / f"{rep}.md"
+    if any(c in rep for c in "/\\\x00") or not inside(notes_dir, path):
+        log.warning("%s: refused: it leads outside the notes folder %s", path, notes_dir)
+        return ()
     try:
         with path.open("rb") as fh:
             raw = fh.read(MAX_BYTES)

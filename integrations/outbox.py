@@ -3,6 +3,8 @@
 The state records `sending` before the transport is called and `sent` after. A crash in
 between leaves `sending`: the next tick sends again with the same deterministic
 Message-ID, and after MAX_ATTEMPTS unconfirmed hand-overs it is treated as delivered.
+Every key sent is also appended to a sent-email log beside the state (`sent_log`), so a
+state lost or rebuilt from scratch does not mail everyone again.
 
 Nor is a planned email lost when a tick dies after its calendar writes: the executor queues
 the tick's emails in the state before writing, and the next tick sends what is still queued
@@ -22,6 +24,7 @@ from integrations.errors import CoachdError
 from integrations.mail.base import Mailer
 from integrations.mail.message import build_message
 from integrations.mail.render import Renderer
+from integrations.sent_log import SentLog, log_path
 from integrations.state import StateStore
 from planner.actions import SendEmail
 from planner.ids import message_id
@@ -45,11 +48,17 @@ class Outbox:
         self.mailer = mailer
         self.store = store
         self.renderer = renderer
+        self.sent_log = SentLog(log_path(store.path))
 
     def send(self, a: SendEmail, now: datetime) -> tuple[bool, str | None]:
         """Send `a` unless already sent. Returns (sent_now, error)."""
         rec = self.store.email_record(a.key)
         if rec is not None and rec.status == "sent":
+            return False, None
+        if a.key in self.sent_log:
+            # Sent before the state was lost or rebuilt: record it again, send nothing.
+            log.info("email %s was sent before (sent-email log): not sending it again", a.key)
+            self.store.mark_email_sent(a.key, at=now)
             return False, None
         if rec is not None and rec.status == "sending" and rec.attempts >= MAX_ATTEMPTS:
             log.warning(
@@ -79,6 +88,7 @@ class Outbox:
         except CoachdError as e:
             self.store.mark_email_failed(a.key, at=now, error=str(e))
             return False, f"email {a.key} to {', '.join(a.to)} not sent: {e}"
+        self.sent_log.add(a.key, now)
         self.store.mark_email_sent(a.key, at=now)
         return True, None
 

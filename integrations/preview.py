@@ -64,7 +64,7 @@ def render_preview(
     else:
         with StateStore.open(state_path(loaded), readonly=True, now=now) as store:
             kv = OverlayKV(store)
-            snapshot = read_current(loaded, store, now, open_calendar(loaded, kv), kv).snapshot
+            snapshot = read_current(loaded, store, now, open_calendar(loaded, kv), kv=kv).snapshot
         blocks = plan_coaching(p, snapshot, now).blocks
         context = preview_context(p, snapshot, now, kind, blocks, rep=rep.lower() if rep else None)
     rendered = open_renderer(loaded).render(kind, context)

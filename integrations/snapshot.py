@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
+from integrations import skipped
 from integrations.calendar.base import Calendar
 from integrations.errors import CoachdError
 from integrations.kpi.read import KV, Configured, read_all
@@ -42,9 +43,15 @@ def read_snapshot(
     notes_dir: Path,
     store: StateStore,
     now: datetime,
+    with_busy: bool = True,
     kv: KV | None = None,
 ) -> SnapshotRead:
-    """Gather everything the planner needs for one tick."""
+    """Gather everything the planner needs for one tick.
+
+    With `with_busy=False` the reps' busy times are left out (every rep looks free): the
+    shell plans once without them and reads them (`add_rep_busy`) only when that plan books
+    or moves something, so a quiet tick costs no free/busy request.
+    """
     window = snapshot_window(policy, now)
     manager = policy.manager.email
     warnings: list[str] = []
@@ -60,19 +67,6 @@ def read_snapshot(
         log.error("cannot read the manager's calendar: %s", e)
 
     reps = [r.email for r in policy.team]
-    busy_window = Interval(max(now, window.start), window.end)
-    rep_busy: dict[str, tuple[Interval, ...]] = {}
-    if reps:
-        try:
-            b = calendar.busy(reps, busy_window)
-            rep_busy = {p: tuple(iv) for p, iv in b.busy.items()}
-            read_errors.update(b.errors)
-            warnings.extend(b.warnings)
-        except CoachdError as e:
-            for r in reps:
-                read_errors[r] = str(e)
-            log.error("cannot read the reps' busy times: %s", e)
-
     k = read_all(kpis, store if kv is None else kv, now)
     warnings.extend(k.warnings)
 
@@ -81,7 +75,7 @@ def read_snapshot(
     snapshot = Snapshot(
         window=window,
         events=tuple(events),
-        rep_busy=rep_busy,
+        rep_busy={},
         kpis=tuple(derive(policy, k.rows)),
         kpi_sources=tuple(k.statuses),
         bookings=store.bookings(),
@@ -90,8 +84,46 @@ def read_snapshot(
         notes=notes,
         read_errors=read_errors,
         last_event_count=last_count if isinstance(last_count, int) else None,
+        skipped=_skipped(store),
     )
+    read = SnapshotRead(snapshot=snapshot, warnings=warnings)
+    return add_rep_busy(policy, calendar, read, now) if with_busy else read
+
+
+def add_rep_busy(
+    policy: Policy, calendar: Calendar, read: SnapshotRead, now: datetime
+) -> SnapshotRead:
+    """The same snapshot with the reps' busy times (from now to the window's end) read in;
+    a rep whose calendar cannot be read goes to `read_errors`."""
+    reps = [r.email for r in policy.team]
+    if not reps:
+        return read
+    window = read.snapshot.window
+    busy_window = Interval(max(now, window.start), window.end)
+    rep_busy: dict[str, tuple[Interval, ...]] = {}
+    read_errors = dict(read.snapshot.read_errors)
+    warnings = list(read.warnings)
+    try:
+        b = calendar.busy(reps, busy_window)
+        rep_busy = {p: tuple(iv) for p, iv in b.busy.items()}
+        read_errors.update(b.errors)
+        warnings.extend(b.warnings)
+    except CoachdError as e:
+        for r in reps:
+            read_errors[r] = str(e)
+        log.error("cannot read the reps' busy times: %s", e)
+    snapshot = replace(read.snapshot, rep_busy=rep_busy, read_errors=read_errors)
     return SnapshotRead(snapshot=snapshot, warnings=warnings)
+
+
+def _skipped(store: StateStore) -> dict[str, datetime]:
+    out = {}
+    for warning, first in skipped.current(store).items():
+        try:
+            out[warning] = datetime.fromisoformat(first)
+        except ValueError:
+            continue
+    return out
 
 
 def remember_event_count(store: StateStore, snapshot: Snapshot, manager: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from integrations import error_slot, skipped
 from integrations.app import state_path
 from integrations.config_file import LoadedConfig
 from integrations.lock import lock_holder
@@ -38,6 +39,10 @@ def status_report(loaded: LoadedConfig, now: datetime) -> dict[str, Any]:
         monday = local_dt(week_monday(now.astimezone(tz).date()), datetime.min.time(), tz)
         counts = store.counts(monday)
         err = store.last_error()
+        skips = skipped.current(store)
+    slot = error_slot.read(path)
+    if slot is not None and (err is None or slot["at"] > err["at"]):
+        err = slot  # written when the state itself could not be (a full disk)
     out["heartbeat"] = _fmt(hb.get("at") if isinstance(hb, dict) else hb, tz)
     if tick:
         outcome = "ok" if tick.get("ok") else f"failed: {tick.get('error')}"
@@ -59,6 +64,10 @@ def status_report(loaded: LoadedConfig, now: datetime) -> dict[str, Any]:
         out["next digest"] = _fmt(next_daily(now, p.email.digest.time, tz), tz)
     names = ("booked", "declined", "flagged", "emailed")
     out["this week"] = ", ".join(f"{n} {counts.get(n, 0)}" for n in names)
+    if skips:
+        skipped_now = sorted(skips)
+        more = f" (and {len(skipped_now) - 3} more)" if len(skipped_now) > 3 else ""
+        out["skipped"] = f"{len(skipped_now)}: " + "; ".join(skipped_now[:3]) + more
     if err:
         at = err.get("at") if isinstance(err, dict) else None
         msg = err.get("message") if isinstance(err, dict) else str(err)

@@ -446,9 +446,14 @@ def _decision_row(policy: Policy, d: Decision) -> dict[str, Any]:
 
 
 def digest_context(
-    policy: Policy, decisions: Sequence[Decision], since: datetime, until: datetime
+    policy: Policy,
+    decisions: Sequence[Decision],
+    since: datetime,
+    until: datetime,
+    skipped: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The triage digest: what was declined (or delegated) and flagged in [since, until)."""
+    """The triage digest: what was declined (or delegated) and flagged in [since, until),
+    and the outside objects (calendar files, KPI rows) first skipped in that time."""
     tz = policy.manager.tz
     ordered = sorted(decisions, key=lambda d: (d.start or d.decided_at, d.event_id))
     declined = [_decision_row(policy, d) for d in ordered if d.action in ("decline", "delegate")]
@@ -470,6 +475,7 @@ def digest_context(
         "counts": {"declined": len(declined), "flagged": len(flagged)},
         "declines_capped": bool(per_tick) and max(per_tick.values()) >= cap,
         "max_declines_per_tick": cap,
+        "skipped": list(skipped),
     }
 
 

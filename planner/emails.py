@@ -207,9 +207,11 @@ def _digest(policy: Policy, snapshot: Snapshot, now: datetime) -> SendEmail | No
         for d in snapshot.decisions.values()
         if d.action in _REPORTED and since <= d.decided_at < due
     ]
-    if not news:
+    # A skipped file is named in the one digest that covers when it was first seen.
+    skipped = sorted(w for w, at in snapshot.skipped.items() if since <= at < due)
+    if not news and not skipped:
         return None
-    ctx = digest_context(policy, news, since, due)
+    ctx = digest_context(policy, news, since, due, skipped)
     return SendEmail(
         key=key,
         kind="digest",
@@ -409,7 +411,14 @@ def sample_context(kind: str) -> dict[str, Any]:
     if kind == "digest":
         due = now + timedelta(hours=9)
         return digest_context(
-            policy, list(snapshot.decisions.values()), due - timedelta(days=1), due
+            policy,
+            list(snapshot.decisions.values()),
+            due - timedelta(days=1),
+            due,
+            [
+                "skipped calendar/you@example.com/spam.ics: RRULE FREQ=SECONDLY repeats more "
+                "often than hourly: ignored"
+            ],
         )
     if kind == "sales_meeting":
         return sales_meeting_context(policy, blocks[2])

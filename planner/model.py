@@ -162,3 +162,5 @@ class Snapshot:
     notes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     read_errors: Mapping[str, str] = field(default_factory=dict)
     last_event_count: int | None = None
+    # Outside objects the reader skips (warning -> when first seen), for the digest.
+    skipped: Mapping[str, datetime] = field(default_factory=dict)

@@ -35,7 +35,10 @@ def _duration(v: Any) -> timedelta:
         return v
     if isinstance(v, bool) or not isinstance(v, str):
         raise ValueError(f"must be a duration like 30m, 4h or 2 weeks (got {v!r})")
-    return parse_duration(v)
+    try:
+        return parse_duration(v)
+    except OverflowError:
+        raise ValueError(f"is far too long to be a duration (got {v!r})") from None
 
 
 def _hhmm(v: Any) -> time:
@@ -59,6 +62,36 @@ def _email(v: Any) -> str:
     if not isinstance(v, str) or not _EMAIL.match(v.strip()):
         raise ValueError(f"must be an email address like name@example.com (got {v!r})")
     return v.strip().lower()
+
+
+# A person's address names their calendar folder and notes file, so it must be a plain one:
+# no '/', '\\', '..', NUL or line breaks, ASCII only (a look-alike letter from another script
+# could pass for a colleague's address).
+_PERSON_LOCAL = re.compile(r"^[a-z0-9_%+-]+(\.[a-z0-9_%+-]+)*$")
+_PERSON_DOMAIN = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,62}$")
+
+
+def _person_email(v: Any) -> str:
+    email = _email(v)
+    local, _, domain = email.rpartition("@")
+    if len(email) > 254 or not _PERSON_LOCAL.match(local) or not _PERSON_DOMAIN.match(domain):
+        raise ValueError(
+            "must be a plain email address like name@example.com (ASCII letters, digits and "
+            f". _ % + - only; no '/', '\\' or '..') (got {v!r})"
+        )
+    return email
+
+
+# Letter groups that read alike in most fonts: two addresses equal after these are confusable.
+_CONFUSABLE = (("rn", "m"), ("vv", "w"), ("cl", "d"), ("0", "o"), ("1", "l"), ("5", "s"))
+
+
+def confusable_key(email: str) -> str:
+    """The address with look-alike letter groups folded together (`arna@x` -> `ama@x`)."""
+    key = email.lower()
+    for seen, like in _CONFUSABLE:
+        key = key.replace(seen, like)
+    return key
 
 
 def _address_or_domain(v: Any) -> str:
@@ -98,6 +131,7 @@ Duration = Annotated[
 HHMM = Annotated[time, BeforeValidator(_hhmm), PlainSerializer(lambda t: t.strftime("%H:%M"))]
 Weekday = Annotated[str, BeforeValidator(_weekday)]
 Email = Annotated[str, BeforeValidator(_email)]
+PersonEmail = Annotated[str, BeforeValidator(_person_email)]
 AddressOrDomain = Annotated[str, BeforeValidator(_address_or_domain)]
 Day = Annotated[date, BeforeValidator(_day)]
 Percent = Annotated[float, BeforeValidator(_percent)]
@@ -132,7 +166,7 @@ class Manager(Strict):
     """The sales manager whose calendar coachd guards."""
 
     name: str
-    email: Email
+    email: PersonEmail
     timezone: str
     working_hours: Window = Window(start=time(8, 0), end=time(17, 0))
     working_days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
@@ -162,7 +196,7 @@ class Rep(Strict):
     """One sales rep on the manager's team."""
 
     name: str
-    email: Email
+    email: PersonEmail
     start_date: Day | None = None
     goals: list[str] = Field(default_factory=list)
     minimums: dict[str, float] = Field(default_factory=dict)
@@ -437,8 +471,34 @@ class GoogleSettings(Strict):
     api_endpoint: str | None = None
 
 
+def _size(v: Any) -> int:
+    """`1 MB`, `512 KB`, `2MB` or a number of bytes -> bytes (KB = 1000 bytes, as du -si)."""
+    units = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3}
+    if isinstance(v, int) and not isinstance(v, bool):
+        n = v
+    elif isinstance(v, str) and (m := re.fullmatch(r"\s*(\d{1,12})\s*([KMG]?B?)\s*", v.upper())):
+        n = int(m.group(1)) * units[m.group(2)]
+    else:
+        raise ValueError(f"must be a size like 1 MB or 500 KB (got {v!r})")
+    if not 1000 <= n <= 1000**3:
+        raise ValueError(f"must be between 1 KB and 1 GB (got {v!r})")
+    return n
+
+
 class LocalCalendar(Strict):
+    """The vdir folder, and the caps on what one outside .ics file may cost a tick."""
+
     path: str = "calendar"
+    max_file_size: Annotated[int, BeforeValidator(_size)] = 1_000_000
+    max_instances: int = Field(default=3000, ge=10, le=100_000)
+    read_budget: Duration = timedelta(minutes=2)
+
+    @field_validator("read_budget")
+    @classmethod
+    def _read_budget(cls, v: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= v <= timedelta(hours=1):
+            raise ValueError(f"must be between 1s and 1h (got {format_duration(v)})")
+        return v
 
 
 class CalendarSettings(Strict):
@@ -534,7 +594,26 @@ class Policy(Strict):
         dup = {e for e in emails if emails.count(e) > 1}
         if dup:
             raise ValueError(f"rep {sorted(dup)[0]} is listed twice")
+        seen: dict[str, str] = {}
+        for e in emails:
+            other = seen.setdefault(confusable_key(e), e)
+            if other != e:
+                raise ValueError(
+                    f"rep {e} looks like rep {other} (letters that read alike); "
+                    "two addresses on one team must be told apart at a glance"
+                )
         return v
+
+    @model_validator(mode="after")
+    def _manager_not_confusable(self) -> Policy:
+        mine = confusable_key(self.manager.email)
+        for r in self.team:
+            if r.email != self.manager.email and confusable_key(r.email) == mine:
+                raise ValueError(
+                    f"team: rep {r.email} looks like the manager's address "
+                    f"{self.manager.email} (letters that read alike)"
+                )
+        return self
 
     def rep(self, email: str) -> Rep | None:
         return next((r for r in self.team if r.email == email), None)

@@ -24,6 +24,12 @@ from zoneinfo import ZoneInfo
 import icalendar
 import recurring_ical_events
 
+from integrations.calendar.ics_bounds import (
+    IcsLimits,
+    check_expansion,
+    check_frequency,
+    time_limit,
+)
 from planner.model import Attendee, CoachdTag, Event, PartStat
 from planner.timeutil import Interval, local_dt
 
@@ -36,6 +42,8 @@ _PARTSTAT: dict[str, PartStat] = {
 }
 # A property with a syntax error in one of these makes the event's time unknowable.
 _CRITICAL = {"DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID"}
+# RFC 5545 allows these once per event; a second copy makes the event's time ambiguous.
+_SINGLE = ("UID", "DTSTART", "DTEND", "DURATION", "RECURRENCE-ID")
 # recurring_ical_events compares floating and all-day values loosely; ask it for a little
 # more than the window and filter exactly once every time is an aware datetime.
 _PAD = timedelta(days=2)
@@ -96,6 +104,9 @@ def parse_ics(data: bytes) -> ParsedFile:
         for name, err in ev.errors:
             if name in _CRITICAL:
                 raise IcsError(f"event {uid!r}: bad {name}: {err}")
+        for name in _SINGLE:
+            if isinstance(ev.get(name), list):
+                raise IcsError(f"event {uid!r}: {name} appears more than once")
         if "DTSTART" not in ev:
             raise IcsError(f"event {uid!r} has no DTSTART")
         start = prop(ev, "DTSTART").dt
@@ -108,6 +119,10 @@ def parse_ics(data: bytes) -> ParsedFile:
         for rrule in as_list(ev.get("RRULE")):
             if not rrule.get("FREQ"):
                 raise IcsError(f"event {uid!r}: RRULE has no FREQ")
+            try:
+                check_frequency(rrule)
+            except ValueError as e:
+                raise IcsError(f"event {uid!r}: {e}") from e
     return ParsedFile(cal, frozenset(uids))
 
 
@@ -162,22 +177,52 @@ def in_window(ev: Event, window: Interval) -> bool:
 
 
 def occurrences(
-    parsed: ParsedFile, window: Interval, tz: ZoneInfo, owner: str, calendar: str
+    parsed: ParsedFile,
+    window: Interval,
+    tz: ZoneInfo,
+    owner: str,
+    calendar: str,
+    limits: IcsLimits | None = None,
 ) -> list[Event]:
     """Every occurrence in the file overlapping `window`, as planner Events, sorted by start.
 
-    Raises on a file that recurring_ical_events cannot expand (the caller turns that into a
-    warning).
+    Raises on a file that recurring_ical_events cannot expand, or whose expansion would
+    exceed `limits` (checked before expanding; the caller turns either into a warning).
     """
+    limits = limits or IcsLimits()
+    check_bounds(parsed, window, limits)
     series = {uid for uid in parsed.uids if is_series(parsed.calendar, uid)}
     query = recurring_ical_events.of(parsed.calendar)
+    with time_limit(limits.max_expand_seconds, "expanding its recurrence rules"):
+        expanded = query.between(window.start - _PAD, window.end + _PAD)
     out = []
-    for comp in query.between(window.start - _PAD, window.end + _PAD):
+    for comp in expanded:
         ev = _to_event(comp, tz, owner, calendar, series)
         if in_window(ev, window):
             out.append(ev)
     out.sort(key=lambda e: (e.start, e.id))
     return out
+
+
+def check_bounds(parsed: ParsedFile, window: Interval, limits: IcsLimits) -> None:
+    """Raise IcsError naming the event whose expansion over `window` would exceed `limits`
+    (see `ics_bounds`); costs nothing whatever the rules say."""
+    start, end = window.start - _PAD, window.end + _PAD
+    for ev in parsed.calendar.walk("VEVENT"):
+        uid = str(ev.get("UID", "")).strip()
+        try:
+            dtstart = prop(ev, "DTSTART").dt
+            for rrule in as_list(ev.get("RRULE")):
+                check_frequency(rrule)
+                check_expansion(rrule, dtstart, start, end, limits)
+            rdates = sum(len(getattr(r, "dts", ()) or ()) for r in as_list(ev.get("RDATE")))
+            if rdates > limits.max_instances:
+                raise ValueError(
+                    f"{rdates:,} RDATEs, above the cap of {limits.max_instances:,} "
+                    "(calendar.local.max_instances): ignored"
+                )
+        except ValueError as e:
+            raise IcsError(f"event {uid!r}: {e}") from e
 
 
 def single_events(parsed: ParsedFile, tz: ZoneInfo, owner: str, calendar: str) -> list[Event]:

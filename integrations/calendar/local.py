@@ -30,8 +30,8 @@ from zoneinfo import ZoneInfo
 
 from integrations.calendar import ics_encode as enc
 from integrations.calendar.base import BusyRead, CalendarRead, CalendarWrite, WriteOutcome
+from integrations.calendar.ics_bounds import IcsLimits, check_size
 from integrations.calendar.ics_decode import (
-    IcsError,
     ParsedFile,
     in_window,
     is_series,
@@ -48,7 +48,8 @@ from integrations.calendar.vdir import (
     remove_file,
     write_event_file,
 )
-from integrations.errors import UserError
+from integrations.errors import TransientError, UserError
+from integrations.fsutil import remove_stale_temp_files
 from planner.actions import Book, Cancel, Decline, Flag, Move
 from planner.model import Event
 from planner.timeutil import Interval, clip, merge
@@ -100,13 +101,26 @@ class _Located:
 class LocalCalendar:
     """A `Calendar` over a vdir tree. `tz` is the manager's zone: all-day and floating events
     are read in it and coachd's own events are written in it. `clock` returns the current
-    aware time for DTSTAMP/LAST-MODIFIED (defaults to the system clock)."""
+    aware time for DTSTAMP/LAST-MODIFIED (defaults to the system clock). `limits` caps the
+    work one file may cost (see `ics_bounds`): a file above them is skipped with a warning.
+    `read_budget` bounds the seconds a tick spends reading folders (see `start_budget`)."""
 
     def __init__(
-        self, root: Path, tz: ZoneInfo, *, clock: Callable[[], datetime] | None = None
+        self,
+        root: Path,
+        tz: ZoneInfo,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        limits: IcsLimits | None = None,
+        read_budget: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.root = Path(root)
         self.tz = tz
+        self.limits = limits or IcsLimits()
+        self.read_budget = read_budget
+        self._monotonic = monotonic
+        self._deadline: float | None = None
         self._clock = clock or (lambda: datetime.now(UTC))
         self._index: dict[Path, dict[str, Path]] = {}
         # Parsing dominates a read; files that did not change are not parsed again.
@@ -151,7 +165,8 @@ class LocalCalendar:
             raise UserError(f"cannot read calendar folder {folder}: {e}") from e
         events, warnings = [], []
         index: dict[str, Path] = {}
-        for path in files:
+        for n, path in enumerate(files):
+            self._within_budget(folder, n, len(files))
             try:
                 events.extend(self._events_in(path, owner, window, restat=not trust))
                 for uid in self._files[path].uids:
@@ -185,7 +200,7 @@ class LocalCalendar:
             or cached.reader != owner
             or (cached.single is None and cached.series is None)
         ):
-            parsed = parse_ics(path.read_bytes())
+            parsed = parse_ics(self._read_bytes(path, stamp[2]))
             cached = _Cached(stamp, parsed.uids, owner)
             if any(is_series(parsed.calendar, uid) for uid in parsed.uids):
                 cached.series = parsed
@@ -195,7 +210,16 @@ class LocalCalendar:
         if cached.single is not None:
             return [ev for ev in cached.single if in_window(ev, window)]
         assert cached.series is not None
-        return occurrences(cached.series, window, self.tz, owner, owner)
+        return occurrences(cached.series, window, self.tz, owner, owner, self.limits)
+
+    def _read_bytes(self, path: Path, size: int) -> bytes:
+        """The file's bytes, refused above the size cap before (and while) reading: a file
+        that grows between the stat and the read is still cut off at the cap."""
+        check_size(size, self.limits)
+        with path.open("rb") as fh:
+            data = fh.read(self.limits.max_file_bytes + 1)
+        check_size(len(data), self.limits)
+        return data
 
     def busy(self, people: Sequence[str], window: Interval) -> BusyRead:
         """Per person, the merged intervals (clipped to the window) of events that block time.
@@ -205,7 +229,12 @@ class LocalCalendar:
         """
         out = BusyRead(busy={})
         for person in people:
-            if not person_dir(self.root, person).is_dir():
+            try:
+                folder = person_dir(self.root, person)
+            except UserError as e:
+                out.errors[person] = str(e)
+                continue
+            if not folder.is_dir():
                 out.busy[person] = []
                 out.warnings.append(f"no calendar folder for {person}: treated as free")
                 continue
@@ -218,6 +247,32 @@ class LocalCalendar:
             blocking = [ev.interval for ev in got.events if ev.blocks_time()]
             out.busy[person] = merge(clip(blocking, window))
         return out
+
+    def start_budget(self) -> None:
+        """Start this tick's reading budget (`read_budget` seconds for every folder read
+        until the next call); the shell calls it at the start of each tick."""
+        if self.read_budget is not None:
+            self._deadline = self._monotonic() + self.read_budget
+
+    def _within_budget(self, folder: Path, done: int, total: int) -> None:
+        """Raise TransientError once the tick's reading budget is spent. Files parsed so far
+        stay cached, so the next tick goes on from there; the reader of the error books
+        nothing that depends on this calendar (a rep's) or holds the tick (the manager's)."""
+        if self._deadline is not None and self._monotonic() > self._deadline:
+            raise TransientError(
+                f"reading {folder} stopped: this tick's {self.read_budget:g}s for reading "
+                f"calendars is spent ({done} of {total} files read; the next tick goes on)"
+            )
+
+    def remove_stale_temp_files(self, now: float) -> int:
+        """Delete temp files that killed writes left in the person folders (older than an
+        hour); returns how many. Called when coachd starts."""
+        removed = 0
+        with contextlib.suppress(OSError):
+            for folder in self.root.iterdir():
+                if folder.is_dir() and not folder.is_symlink():
+                    removed += remove_stale_temp_files(folder, now)
+        return removed
 
     # ----------------------------------------------------------------- writing
 
@@ -316,7 +371,7 @@ class LocalCalendar:
     def _parse(self, path: Path) -> ParsedFile:
         """Parse a file afresh (edits must never touch a cached copy) and note its UIDs."""
         stamp = _stamp(path)
-        parsed = parse_ics(path.read_bytes())
+        parsed = parse_ics(self._read_bytes(path, stamp[2]))
         cached = self._files.get(path)
         if cached is None or cached.stamp != stamp:
             self._files[path] = _Cached(stamp, parsed.uids)
@@ -371,7 +426,7 @@ class LocalCalendar:
             try:
                 if uid in self._uids(path):
                     return path
-            except (OSError, IcsError):
+            except (OSError, ValueError):
                 continue
         return None
 
@@ -385,6 +440,6 @@ class LocalCalendar:
             try:
                 for uid in self._uids(path):
                     index.setdefault(uid, path)
-            except (OSError, IcsError):
+            except (OSError, ValueError):
                 continue
         self._index[folder] = index

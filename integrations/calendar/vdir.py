@@ -12,7 +12,8 @@ import logging
 from pathlib import Path
 
 from integrations import fsutil
-from integrations.fsutil import fsync_dir
+from integrations.errors import UserError
+from integrations.fsutil import fsync_dir, inside
 
 log = logging.getLogger(__name__)
 
@@ -22,31 +23,53 @@ ITEM_SUFFIX = ".ics"
 _UNSAFE = ("/", "\\", "\x00")
 
 
+class UnsafePath(UserError):
+    """A folder or file that would lead outside the calendar folder; refused."""
+
+
 def person_dir(root: Path, person: str) -> Path:
     """The folder holding `person`'s calendar: `root/<email>`.
 
     Email addresses are case-insensitive in practice, so an existing folder whose name differs
-    only in case is used rather than creating a second one next to it.
+    only in case is used rather than creating a second one next to it. Raises UnsafePath for
+    a name that is not a plain folder name, or a folder (a symbolic link) leading outside
+    `root`: no address, however written, reads or writes another folder.
     """
+    if (
+        not person
+        or person.startswith(".")
+        or ".." in person
+        or any(c in person for c in _UNSAFE)
+        or any(ord(c) < 32 for c in person)
+    ):
+        raise UnsafePath(f"{person!r} cannot name a calendar folder under {root}")
     exact = root / person
-    if exact.is_dir():
-        return exact
-    wanted = person.lower()
-    with contextlib.suppress(OSError):
-        for child in root.iterdir():
-            if child.name.lower() == wanted and child.is_dir():
-                return child
-    return exact
+    found = exact
+    if not exact.is_dir():
+        wanted = person.lower()
+        with contextlib.suppress(OSError):
+            for child in root.iterdir():
+                if child.name.lower() == wanted and child.is_dir():
+                    found = child
+                    break
+    if found.is_symlink() and not inside(root, found):
+        raise UnsafePath(f"calendar folder {found} is a symbolic link leading outside {root}")
+    return found
 
 
 def list_items(folder: Path) -> list[Path]:
-    """The event files of a folder, sorted by name; hidden and temporary files are skipped.
+    """The event files of a folder, sorted by name; hidden and temporary files, and symbolic
+    links leading out of the folder, are skipped.
 
     Raises FileNotFoundError when the folder does not exist and OSError when it cannot be read.
     """
     out = []
     for child in folder.iterdir():
         if child.name.startswith(".") or not child.name.endswith(ITEM_SUFFIX):
+            continue
+        if child.is_symlink() and not inside(folder, child):
+            # Logged when the folder is listed (once per change), not on every tick.
+            log.warning("skipped %s: a symbolic link leading out of %s", child, folder)
             continue
         if child.is_file():
             out.append(child)

@@ -18,7 +18,7 @@ from googleapiclient.errors import HttpError
 
 from integrations.google import retry
 from integrations.google.client import Connection
-from integrations.google.retry import Backoff
+from integrations.google.retry import Backoff, RetryBudget
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +62,17 @@ def _other_error(what: str, e: Exception) -> Result:
 class BatchRunner:
     """Executes Sub lists for one Connection with one Backoff policy."""
 
-    def __init__(self, conn: Connection, backoff: Backoff) -> None:
+    def __init__(
+        self, conn: Connection, backoff: Backoff, budget: RetryBudget | None = None
+    ) -> None:
         self.conn = conn
         self.backoff = backoff
+        self.budget = budget
 
-    def run(self, subs: Sequence[Sub]) -> dict[int, Result]:
-        """Execute sub-requests in batches of at most 50, retrying only the transient ones."""
+    def run(self, subs: Sequence[Sub], *, attempts: int | None = None) -> dict[int, Result]:
+        """Execute sub-requests in batches of at most 50, retrying only the transient ones,
+        up to `attempts` tries each (default: the backoff's max_attempts)."""
+        max_attempts = attempts or self.backoff.max_attempts
         results: dict[int, Result] = {}
         pending = list(subs)
         attempt = 0
@@ -85,15 +90,24 @@ class BatchRunner:
                 r = round_results.get(s.index) or Result(
                     error=f"{s.what}: no answer in the batch response", transient=True
                 )
-                if r.transient and attempt + 1 < self.backoff.max_attempts:
+                if r.transient and attempt + 1 < max_attempts:
                     retry_next.append(s)
                 else:
-                    if r.transient:
+                    if r.transient and max_attempts > 1:
                         r.error = f"{r.error} (gave up after {attempt + 1} attempts)"
                     results[s.index] = r
             if not retry_next:
                 break
             wait = self.backoff.delay(attempt, max(waits) if waits else None)
+            if self.budget is not None and not self.budget.allows(wait):
+                for s in retry_next:
+                    r = round_results.get(s.index) or Result(error=s.what, transient=True)
+                    r.error = (
+                        f"{r.error} (gave up after {attempt + 1} attempts: this tick's "
+                        f"{self.budget.seconds:g}s for writes is spent; the next tick retries)"
+                    )
+                    results[s.index] = r
+                break
             log.warning(
                 "%d write(s) failed transiently; retry %d in %.1fs",
                 len(retry_next),

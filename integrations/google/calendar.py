@@ -23,8 +23,8 @@ from integrations.errors import CoachdError, RemoteError, TransientError
 from integrations.google import retry, serializer
 from integrations.google.auth import SCOPE_EVENTS, SCOPE_FREEBUSY
 from integrations.google.batch import BatchRunner, Sub
-from integrations.google.client import DEFAULT_TIMEOUT, Connection
-from integrations.google.retry import Backoff
+from integrations.google.client import DEFAULT_TIMEOUT, READ_TIMEOUT, Connection
+from integrations.google.retry import Backoff, RetryBudget
 from integrations.google.sync import KeyValue, SyncState, cache_key
 from planner.actions import Book, Cancel, Decline, Flag, Move
 from planner.model import Event
@@ -38,6 +38,8 @@ FREEBUSY_CALENDARS = 50  # freebusy.query answers for at most 50 calendars per c
 FREEBUSY_SPAN = timedelta(days=85)
 PAGE_SIZE = 2500  # the largest page events.list allows: fewest requests per sync
 RESYNC_MARGIN = timedelta(days=7)  # a full sync covers this much beyond the asked window
+READ_BUDGET = 30.0  # seconds per tick for reads, retries and waits included
+WRITE_BUDGET = 60.0  # seconds per tick for the write batches
 SEND_UPDATES_BOOK = "all"  # guests get the invitation, the move and the cancellation
 SEND_UPDATES_DECLINE = "all"  # the organizer gets the decline and its comment
 SEND_UPDATES_FLAG = "none"  # a flag is private to the manager
@@ -65,6 +67,8 @@ class GoogleCalendar:
         backoff: Backoff | None = None,
         page_size: int = PAGE_SIZE,
         resync_margin: timedelta = RESYNC_MARGIN,
+        read_budget: float = READ_BUDGET,
+        write_budget: float = WRITE_BUDGET,
     ) -> None:
         self.conn = connection
         self.manager = manager.lower()
@@ -74,7 +78,11 @@ class GoogleCalendar:
         self.backoff = backoff or Backoff()
         self.page_size = page_size
         self.resync_margin = resync_margin
-        self.runner = BatchRunner(connection, self.backoff)
+        # Per tick: reads (list pages, free/busy) and writes each get a time budget,
+        # retries and waits included, so a flaky server holds a tick, never sticks it.
+        self.read_budget = RetryBudget(read_budget)
+        self.write_budget = RetryBudget(write_budget)
+        self.runner = BatchRunner(connection, self.backoff, self.write_budget)
         self._series: dict[str, str] = {}
 
     # --- reading ---------------------------------------------------------------------------
@@ -87,6 +95,7 @@ class GoogleCalendar:
         """
         warnings: list[str] = []
         key = cache_key(owner, self.calendar_id)
+        self.read_budget.start()  # a tick starts with reading the manager's calendar
         try:
             stored = self.kv.get(key)
             state = SyncState.from_json(stored, self.tz)
@@ -100,7 +109,19 @@ class GoogleCalendar:
                 state = None
             if state is None:
                 cover = Interval(window.start, window.end + self.resync_margin)
-                state = self._full_sync(cover)
+                try:
+                    state = self._full_sync(cover)
+                except SyncTokenGone:
+                    # A page token can expire mid-way through a full sync too: start over.
+                    log.info("410 during the full sync of %s; starting it over", self.calendar_id)
+                    try:
+                        state = self._full_sync(cover)
+                    except SyncTokenGone as e:
+                        raise TransientError(
+                            f"events.list of {self.calendar_id}: the server answered 410 "
+                            "(full sync required) to two full syncs in a row; the next tick "
+                            "tries again"
+                        ) from e
             fresh = state.to_json()
             if fresh != stored:  # a quiet tick rewrites nothing in the state store
                 self.kv.put(key, fresh)
@@ -151,14 +172,14 @@ class GoogleCalendar:
             def fetch(extra: dict[str, str] = extra) -> Any:
                 try:
                     return events.list(calendarId=self.calendar_id, **params, **extra).execute(
-                        num_retries=0
+                        http=self.conn.read_http(), num_retries=0
                     )
                 except HttpError as e:
                     if retry.status_of(e) == 410:
                         raise SyncTokenGone() from e
                     raise
 
-            page = retry.call(fetch, what, self.backoff)
+            page = retry.call(fetch, what, self.backoff, self.read_budget)
             items.extend(serializer.slim(i) for i in page.get("items", []) if isinstance(i, dict))
             page_token = page.get("nextPageToken")
             if not page_token:
@@ -233,7 +254,10 @@ class GoogleCalendar:
         }
         try:
             resp = retry.call(
-                lambda: fb.query(body=body).execute(num_retries=0), "freebusy.query", self.backoff
+                lambda: fb.query(body=body).execute(http=self.conn.read_http(), num_retries=0),
+                "freebusy.query",
+                self.backoff,
+                self.read_budget,
             )
         except CoachdError as e:
             for p in group:
@@ -269,6 +293,7 @@ class GoogleCalendar:
     def apply(self, owner: str, writes: Sequence[CalendarWrite]) -> list[WriteOutcome]:
         """Carry out the writes, in batches; one outcome per write, in the same order."""
         outcomes: list[WriteOutcome | None] = [None] * len(writes)
+        self.write_budget.start()
         try:
             self._apply(owner, writes, outcomes)
         finally:
@@ -297,20 +322,8 @@ class GoogleCalendar:
             return
         cal = self.calendar_id
 
-        # Declines first need the current attendees: GET them (in one batch).
-        got = self.runner.run(
-            [
-                Sub(
-                    i,
-                    partial(events.get, calendarId=cal, eventId=self._target(w)),
-                    frozenset({404, 410}),
-                    f"events.get {w.event_id}",
-                )
-                for i, w in enumerate(writes)
-                if isinstance(w, Decline)
-            ]
-        )
         subs: list[Sub] = []
+        declines: list[tuple[int, Decline]] = []
         for i, w in enumerate(writes):
             ids = {"calendarId": cal, "eventId": self._target(w)}
             if isinstance(w, Book):
@@ -333,27 +346,108 @@ class GoogleCalendar:
                 make = partial(events.patch, **ids, body=body, sendUpdates=SEND_UPDATES_FLAG)
                 subs.append(Sub(i, make, what=f"events.patch (flag) {w.event_id}"))
             elif isinstance(w, Decline):
-                g = got[i]
-                if g.error is not None:
-                    outcomes[i] = WriteOutcome(w, w.event_id, g.error, g.transient)
-                    continue
-                item = g.response
-                if not isinstance(item, Mapping) or item.get("status") == "cancelled":
-                    # 404/410 or cancelled: the invitation is gone, nothing is left to decline.
-                    outcomes[i] = WriteOutcome(w, w.event_id)
-                    continue
-                try:
-                    body = serializer.decline_body(item, w, owner)
-                except ValueError as e:
-                    outcomes[i] = WriteOutcome(w, w.event_id, f"cannot decline: {e}")
-                    continue
-                make = partial(events.patch, **ids, body=body, sendUpdates=SEND_UPDATES_DECLINE)
-                subs.append(Sub(i, make, what=f"events.patch (decline) {w.event_id}"))
+                declines.append((i, w))
+        if declines:
+            self._decline(owner, events, declines, outcomes)
         results = self.runner.run(subs)
         for s in subs:
             r = results[s.index]
             w = writes[s.index]
             outcomes[s.index] = WriteOutcome(w, w.event_id, r.error, r.transient)
+
+    def _decline(
+        self,
+        owner: str,
+        events: Any,
+        todo: Sequence[tuple[int, Decline]],
+        outcomes: list[WriteOutcome | None],
+    ) -> None:
+        """Decline each invitation once, whatever was sent before.
+
+        Each round GETs the current event first: one already declined by the owner is done
+        without a patch (so a restart after a kill, or a retry after a timeout whose patch
+        the server had stored, never sends the organizer a second decline), and a patch that
+        failed transiently is re-read before it is sent again. A decline of an occurrence
+        goes to its series; when the series is declined already, the occurrence is one that
+        was changed on its own (moved) and keeps its own answer, so it is declined itself.
+        """
+        cal = self.calendar_id
+        pending = dict(todo)
+        target = {i: self._target(w) for i, w in todo}
+        attempt = 0
+        while pending:
+            got = self.runner.run(
+                [
+                    Sub(
+                        i,
+                        partial(events.get, calendarId=cal, eventId=target[i]),
+                        frozenset({404, 410}),
+                        f"events.get {target[i]}",
+                    )
+                    for i in pending
+                ]
+            )
+            patches: list[Sub] = []
+            for i, w in list(pending.items()):
+                g = got[i]
+                item = g.response
+                done: WriteOutcome | None = None
+                if g.error is not None:
+                    done = WriteOutcome(w, w.event_id, g.error, g.transient)
+                elif not isinstance(item, Mapping) or item.get("status") == "cancelled":
+                    done = WriteOutcome(w, w.event_id)  # gone: nothing is left to decline
+                elif serializer.self_response(item, owner) == "declined":
+                    if target[i] != w.event_id:
+                        target[i] = w.event_id  # the series is declined: this one was moved
+                        continue
+                    done = WriteOutcome(w, w.event_id)  # declined before: send nothing
+                else:
+                    try:
+                        body = serializer.decline_body(item, w, owner)
+                    except ValueError as e:
+                        done = WriteOutcome(w, w.event_id, f"cannot decline: {e}")
+                    else:
+                        make = partial(
+                            events.patch,
+                            calendarId=cal,
+                            eventId=target[i],
+                            body=body,
+                            sendUpdates=SEND_UPDATES_DECLINE,
+                        )
+                        patches.append(Sub(i, make, what=f"events.patch (decline) {target[i]}"))
+                        continue
+                outcomes[i] = done
+                del pending[i]
+            if not patches:
+                continue
+            results = self.runner.run(patches, attempts=1)
+            again = False
+            for sub in patches:
+                r = results[sub.index]
+                w = pending[sub.index]
+                if r.transient and attempt + 1 < self.backoff.max_attempts:
+                    again = True  # stays pending: re-read before sending it again
+                    continue
+                if r.transient:
+                    r.error = f"{r.error} (gave up after {attempt + 1} attempts)"
+                outcomes[sub.index] = WriteOutcome(w, w.event_id, r.error, r.transient)
+                del pending[sub.index]
+            if not again:
+                continue
+            wait = self.backoff.delay(attempt)
+            if not self.write_budget.allows(wait):
+                for i, w in pending.items():
+                    outcomes[i] = WriteOutcome(
+                        w,
+                        w.event_id,
+                        f"decline not confirmed: this tick's {self.write_budget.seconds:g}s "
+                        "for writes is spent; the next tick checks it again",
+                        True,
+                    )
+                return
+            log.warning("a decline failed transiently; re-reading it in %.1fs", wait)
+            self.backoff.sleep(wait)
+            attempt += 1
 
 
 def open_google_calendar(
@@ -363,7 +457,7 @@ def open_google_calendar(
     tz: ZoneInfo,
     base_dir: Path,
     kv: KeyValue,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float | None = None,
     backoff: Backoff | None = None,
 ) -> GoogleCalendar:
     """The Google backend for `calendar.google` settings; paths resolve against base_dir.
@@ -379,7 +473,9 @@ def open_google_calendar(
         ),
         subject=manager,
         endpoint=settings.api_endpoint,
-        timeout=timeout,
+        # Given one timeout (tests), every request uses it; else reads get the shorter one.
+        timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+        read_timeout=READ_TIMEOUT if timeout is None else timeout,
     )
     return GoogleCalendar(
         conn, manager=manager, tz=tz, kv=kv, calendar_id=settings.calendar_id, backoff=backoff

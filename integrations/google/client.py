@@ -26,7 +26,8 @@ GMAIL_DEFAULT_ROOT = "https://gmail.googleapis.com/"
 SHEETS_DEFAULT_ROOT = "https://sheets.googleapis.com/"
 CALENDAR_SERVICE_PATH = "calendar/v3/"
 CALENDAR_BATCH_PATH = "batch/calendar/v3"
-DEFAULT_TIMEOUT = 30.0
+DEFAULT_TIMEOUT = 30.0  # a write (a batch of up to 50) may take a while on Google's side
+READ_TIMEOUT = 10.0  # a read (a page of events, a free/busy query) should not
 _LOOPBACK = re.compile(r"^http://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?/")
 
 
@@ -60,8 +61,10 @@ class Connection:
     endpoint: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     http_factory: Callable[[float], Any] | None = None
+    read_timeout: float | None = None  # reads (events.list, freebusy); None: `timeout`
     _creds: Any = field(default=None, init=False, repr=False)
     _http: Any = field(default=None, init=False, repr=False)
+    _read_http: Any = field(default=None, init=False, repr=False)
     _services: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _saved_token: str | None = field(default=None, init=False, repr=False)
 
@@ -84,25 +87,35 @@ class Connection:
     # --- transport ------------------------------------------------------------------------
 
     def http(self) -> Any:
-        """The (authorized) httplib2 transport, built on first use."""
+        """The (authorized) httplib2 transport, built on first use; `timeout` per request."""
         if self._http is None:
-            import httplib2
-
-            base = (self.http_factory or (lambda t: httplib2.Http(timeout=t)))(self.timeout)
-            if self.credentials == "none":
-                # Unauthenticated requests only ever go to a loopback test server; the policy
-                # validator says so too, but a caller may build settings by hand.
-                if not _LOOPBACK.match(self.endpoint or ""):
-                    raise UserError(
-                        "calendar.google.credentials: none needs a loopback "
-                        "calendar.google.api_endpoint (http://127.0.0.1:PORT/...)"
-                    )
-                self._http = base
-            else:
-                import google_auth_httplib2  # type: ignore[import-untyped]
-
-                self._http = google_auth_httplib2.AuthorizedHttp(self._load_creds(), http=base)
+            self._http = self._transport(self.timeout)
         return self._http
+
+    def read_http(self) -> Any:
+        """A transport with the shorter `read_timeout`, for reads (the same credentials)."""
+        if self.read_timeout is None or self.read_timeout == self.timeout:
+            return self.http()
+        if self._read_http is None:
+            self._read_http = self._transport(self.read_timeout)
+        return self._read_http
+
+    def _transport(self, timeout: float) -> Any:
+        import httplib2
+
+        base = (self.http_factory or (lambda t: httplib2.Http(timeout=t)))(timeout)
+        if self.credentials == "none":
+            # Unauthenticated requests only ever go to a loopback test server; the policy
+            # validator says so too, but a caller may build settings by hand.
+            if not _LOOPBACK.match(self.endpoint or ""):
+                raise UserError(
+                    "calendar.google.credentials: none needs a loopback "
+                    "calendar.google.api_endpoint (http://127.0.0.1:PORT/...)"
+                )
+            return base
+        import google_auth_httplib2  # type: ignore[import-untyped]
+
+        return google_auth_httplib2.AuthorizedHttp(self._load_creds(), http=base)
 
     def _load_creds(self) -> Any:
         if self._creds is None:

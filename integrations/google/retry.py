@@ -133,11 +133,42 @@ def describe_http_error(e: HttpError, what: str) -> str:
     return f"{what}: HTTP {status_of(e)}{' ' + reason if reason else ''}: {msg}".rstrip(": ")
 
 
-def call(fn: Callable[[], T], what: str, backoff: Backoff) -> T:
+class RetryBudget:
+    """The time one tick may spend on a kind of request, retries and waits included.
+
+    `start()` at the beginning of the tick's reads (or writes); before each retry, `allows`
+    says whether the time already spent plus the wait still fits. The waits are counted as
+    asked for, so an injected non-sleeping backoff is bounded the same way.
+    """
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self._started: float | None = None
+        self._waited = 0.0
+
+    def start(self) -> None:
+        self._started = self.clock()
+        self._waited = 0.0
+
+    def allows(self, wait: float) -> bool:
+        """Whether waiting `wait` more seconds (and retrying) stays within the budget; if
+        so, the wait is counted."""
+        if self._started is None:
+            return True
+        spent = max(self.clock() - self._started, 0.0) + self._waited
+        if spent + wait > self.seconds:
+            return False
+        self._waited += wait
+        return True
+
+
+def call(fn: Callable[[], T], what: str, backoff: Backoff, budget: RetryBudget | None = None) -> T:
     """Run `fn` (one API request), retrying transient failures.
 
-    Raises TransientError after `backoff.max_attempts` transient failures and RemoteError at
-    once for a permanent HTTP error. `what` names the request in messages ("events.list").
+    Raises TransientError after `backoff.max_attempts` transient failures, or as soon as the
+    next retry would overrun `budget`, and RemoteError at once for a permanent HTTP error.
+    `what` names the request in messages ("events.list").
     """
     attempt = 0
     while True:
@@ -163,5 +194,10 @@ def call(fn: Callable[[], T], what: str, backoff: Backoff) -> T:
         attempt += 1
         if attempt >= backoff.max_attempts:
             raise TransientError(f"{problem} (gave up after {attempt} attempts)")
+        if budget is not None and not budget.allows(wait):
+            raise TransientError(
+                f"{problem} (gave up after {attempt} attempts: this tick's "
+                f"{budget.seconds:g}s for these requests is spent; the next tick tries again)"
+            )
         log.warning("%s; retry %d in %.1fs", problem, attempt, wait)
         backoff.sleep(wait)

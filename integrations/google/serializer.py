@@ -133,6 +133,16 @@ def find_self(attendees: Any, owner: str) -> int | None:
     return None
 
 
+def self_response(item: Mapping[str, Any], owner: str) -> str | None:
+    """The owner's responseStatus on an event resource (None when not a guest)."""
+    attendees = item.get("attendees")
+    i = find_self(attendees, owner)
+    if i is None or not isinstance(attendees, list):
+        return None
+    status = attendees[i].get("responseStatus")
+    return status if isinstance(status, str) else None
+
+
 def parse_event(item: Mapping[str, Any], *, calendar: str, tz: ZoneInfo) -> Event:
     """One Google event resource -> Event. Raises ValueError for an unusable item."""
     event_id = item.get("id")

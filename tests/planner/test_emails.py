@@ -266,6 +266,17 @@ def test_digest_only_on_days_with_news() -> None:
     assert plan_emails(policy, snapshot(decisions=news, sent=frozenset({e.key})), now, []) == []
 
 
+def test_digest_names_each_skipped_object_once() -> None:
+    policy = make_policy(summary={"enabled": False}, digest={"time": "17:00"})
+    spam = "skipped calendar/dana@acme.com/spam.ics: RRULE FREQ=SECONDLY ...: ignored"
+    seen = {spam: local(2026, 12, 2, 9)}  # first skipped on Wednesday morning
+    [e] = plan_emails(policy, snapshot(skipped=seen), local(2026, 12, 2, 17, 5), [])
+    assert e.key == "digest:2026-12-02" and e.context["skipped"] == [spam]
+    # Thursday: still skipped, but already named; no other news means no digest at all.
+    thursday = snapshot(skipped=seen, sent=frozenset({e.key}))
+    assert plan_emails(policy, thursday, local(2026, 12, 3, 17, 5), []) == []
+
+
 def test_digest_after_a_missed_day_covers_since_the_last_one_sent() -> None:
     policy = make_policy(summary={"enabled": False})
     news = {"d": decision(4, "flag", local(2026, 11, 30, 20))}

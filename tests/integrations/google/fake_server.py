@@ -30,7 +30,8 @@ duplicate id, deleted ones included)/patch (objects merged, arrays replaced)/del
 freebusy.query (at most 50 calendars, ranges under 90 days, per-calendar errors), the batch
 endpoint (multipart/mixed, at most 50 parts) and gmail users.messages.send (the decoded raw
 message lands in `sent_mail`). Recurring series are not expanded: add instances directly
-(with `recurringEventId`).
+(with `recurringEventId`); a patch of a series' attendees reaches its instances except the
+moved ones (whose `start` differs from their `originalStartTime`), as on Google.
 """
 
 from __future__ import annotations
@@ -680,7 +681,24 @@ class FakeGoogle:
         ev["updated"] = _stamp()
         ev["etag"] = f'"{uuid.uuid4().int % 10**16}"'
         self._touch(p["calendarId"], p["eventId"])
+        if "recurrence" in ev and "attendees" in body:
+            self._propagate_to_instances(p["calendarId"], ev)
         return copy.deepcopy(ev)
+
+    def _propagate_to_instances(self, calendar_id: str, series: dict[str, Any]) -> None:
+        """As Google does: a series' new guest list (and answers) reaches every instance
+        that was not changed on its own; a moved instance (start != originalStartTime) is
+        an exception and keeps its own."""
+        for inst in self._cal(calendar_id).values():
+            if inst.get("recurringEventId") != series["id"] or inst.get("status") == "cancelled":
+                continue
+            original = inst.get("originalStartTime")
+            if original is not None and original != inst.get("start"):
+                continue
+            inst["attendees"] = copy.deepcopy(series["attendees"])
+            inst["updated"] = _stamp()
+            inst["etag"] = f'"{uuid.uuid4().int % 10**16}"'
+            self._touch(calendar_id, inst["id"])
 
     def _events_delete(self, p: dict[str, str], q: dict[str, str], body: Any) -> Any:
         ev = self._cal(p["calendarId"]).get(p["eventId"])

@@ -37,10 +37,10 @@ def use_sheet(demo: Path, fake: FakeSheets, form: str) -> None:
         f'  range: "KPIs!A1:H400"\n  form: {form}\n  max_age: 3 days\n',
     )
     assert "demo-sheet" in text
+    assert "calendar:\n  backend: local" in text
     text = text.replace(
-        "  local:\n    path: calendar",
-        f"  local:\n    path: calendar\n  google:\n    credentials: none\n"
-        f"    api_endpoint: {fake.root}",
+        "calendar:\n",
+        f"calendar:\n  google:\n    credentials: none\n    api_endpoint: {fake.root}\n",
         1,
     )
     cfg.write_text(text, encoding="utf-8")

@@ -1,0 +1,71 @@
+"""The reps' last busy times, kept in the state so a quiet tick needs no free/busy request.
+
+A tick plans first with these cached busy times (or, without a usable cache, with every rep
+free). Only when that plan books or moves something does the shell read the busy times
+afresh and plan again; so a booking is never placed on cached data, and a stale cache can
+only cost a request, never a clash. The cache is used for at most `MAX_AGE`: a rep's
+meeting cancelled meanwhile frees time that coachd notices within that hour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from planner.timeutil import Interval
+
+KEY = "busy:cache"
+MAX_AGE = timedelta(hours=1)
+
+
+class KeyValue(Protocol):
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+    def put(self, key: str, value: Any) -> None: ...
+
+
+def load(
+    kv: KeyValue, reps: Sequence[str], now: datetime
+) -> dict[str, tuple[Interval, ...]] | None:
+    """The cached busy times of every rep in `reps`, or None when the cache is missing,
+    older than MAX_AGE, from the future, damaged, or lacks one of them."""
+    data = kv.get(KEY)
+    if not isinstance(data, Mapping):
+        return None
+    try:
+        at = datetime.fromtimestamp(int(data["at"]), UTC)
+        raw = data["busy"]
+        if not (timedelta(0) <= now - at <= MAX_AGE) or not isinstance(raw, Mapping):
+            return None
+        out: dict[str, tuple[Interval, ...]] = {}
+        for rep in reps:
+            spans = raw[rep]
+            out[rep] = tuple(
+                Interval(datetime.fromtimestamp(s, UTC), datetime.fromtimestamp(e, UTC))
+                for s, e in spans
+            )
+    except (KeyError, TypeError, ValueError, OverflowError, OSError):
+        return None
+    return out
+
+
+def save(
+    kv: KeyValue,
+    busy: Mapping[str, Sequence[Interval]],
+    errors: Mapping[str, str],
+    now: datetime,
+) -> None:
+    """Keep a fresh read (epoch seconds, compact); reps whose calendar failed are left out,
+    so the next tick cannot use the cache and reads again."""
+    kv.put(
+        KEY,
+        {
+            "at": int(now.timestamp()),
+            "busy": {
+                rep: [[int(iv.start.timestamp()), int(iv.end.timestamp())] for iv in spans]
+                for rep, spans in busy.items()
+                if rep not in errors
+            },
+        },
+    )
