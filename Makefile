@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/api_economy.py
 	$(BIN)/python bench/history.py
 	$(BIN)/python bench/hostile_calendar.py
+	$(BIN)/python bench/quarter.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

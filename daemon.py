@@ -55,6 +55,8 @@ def _setup_logging(level: str) -> None:
     # The Google client logs request URLs at INFO; keep its noise (and any token) out.
     logging.getLogger("googleapiclient").setLevel(logging.WARNING)
     logging.getLogger("google_auth_httplib2").setLevel(logging.WARNING)
+    logging.getLogger("msal").setLevel(logging.WARNING)
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
 
 
 def _out(text: str = "") -> None:
@@ -279,6 +281,8 @@ def cmd_auth(args: argparse.Namespace) -> int:
     from integrations.google.auth import run_oauth_flow, scopes_for
 
     loaded = load_policy(Path(args.config))
+    if args.provider == "microsoft":
+        return _auth_microsoft(loaded)
     g = loaded.policy.calendar.google
     if g.credentials != "oauth":
         raise UserError(
@@ -290,6 +294,17 @@ def cmd_auth(args: argparse.Namespace) -> int:
         loaded.resolve(g.client_secrets), token, scopes_for(loaded.policy), port=args.port
     )
     _out(f"Stored the Google token in {token} (mode 0600).")
+    return 0
+
+
+def _auth_microsoft(loaded: LoadedConfig) -> int:
+    from integrations.microsoft.auth import delegated_scopes, run_device_flow
+
+    m = loaded.policy.calendar.microsoft
+    cache = loaded.resolve(m.token_cache)
+    scopes = delegated_scopes(send_mail=loaded.policy.email.transport == "microsoft")
+    who = run_device_flow(m, cache, scopes, show=_out)
+    _out(f"Signed in{' as ' + who if who else ''}; stored the token cache in {cache} (mode 0600).")
     return 0
 
 
@@ -644,8 +659,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("status", cmd_status, "last tick, next jobs, counts this week, last error")
     p.add_argument("--json", action="store_true")
     at(p, "report")
-    p = add("auth", cmd_auth, "authorize Google access for the manager (prints a URL)")
-    p.add_argument("provider", choices=["google"])
+    p = add("auth", cmd_auth, "authorize Google or Microsoft 365 access for the manager")
+    p.add_argument("provider", choices=["google", "microsoft"])
     p.add_argument("--port", type=int, default=8765, help="local port for the OAuth redirect")
     p = add("preview", cmd_preview, "render an email without sending it")
     p.add_argument(

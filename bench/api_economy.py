@@ -1,9 +1,11 @@
-"""HTTP requests per tick against the loopback fake Google Calendar server.
+"""HTTP requests per tick against the loopback fake Google Calendar and Microsoft Graph servers.
 
 The real tick path (`integrations.app.run_tick` on a config.yaml with `calendar.backend:
-google`, `credentials: none` and `api_endpoint` pointing at the fake; Maildir for email)
-talks HTTP through google-api-python-client to `tests/integrations/google/fake_server.py`,
-which logs every request, batch parts included. For teams of 10 and 50 reps:
+google` or `microsoft`, `credentials: none` and `api_endpoint` pointing at the fake;
+Maildir for email) talks HTTP through google-api-python-client to
+`tests/integrations/google/fake_server.py`, and through requests to
+`tests/integrations/microsoft/fake_graph.py`; both log every request, batch parts
+included. For teams of 10 and 50 reps, on each backend:
 
 1. first tick: full sync of the manager's calendar, reps' freebusy, all bookings and
    triage answers written;
@@ -11,12 +13,14 @@ which logs every request, batch parts included. For teams of 10 and 50 reps:
 3. steady tick: nothing changed since the last tick;
 4. invitation tick: one new invitation arrived that a triage rule declines.
 
-Each beside the minimum the API allows: one events.list per calendar (a full sync needs a
-page per 2500 events, an incremental one a single request when little changed), one
-freebusy.query per 50 reps (per 90 days of horizon) when the tick books or moves something
-(the reps' busy times are read only then), and ceil(writes / 50) requests for the
-writes (a batch holds at most 50; a single write is one plain request). Target: the steady
-tick makes exactly the minimum.
+Each beside the minimum the API allows. Google: one events.list per calendar (a full sync
+needs a page per 2500 events, an incremental one a single request when little changed),
+one freebusy.query per 50 reps (per 90 days of horizon) when the tick books or moves
+something (the reps' busy times are read only then), and ceil(writes / 50) requests for
+the writes (a batch holds at most 50; a single write is one plain request). Microsoft: one
+calendarView delta request (a full sync needs a page per 1000 events), one getSchedule per
+20 reps (per 62 days) when the tick books or moves something, and ceil(writes / 20) $batch
+requests. Target: the steady tick makes exactly the minimum.
 
 Run from the repository root: `python bench/api_economy.py`.
 """
@@ -30,6 +34,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
@@ -54,8 +60,31 @@ FREEBUSY_DAYS = 90  # the longest range one freebusy.query answers for
 BATCH_PARTS = 50  # the most requests coachd puts in one batch (Google's advice for Calendar)
 MAX_SETTLE = 5
 RESYNC_MARGIN = timedelta(days=7)  # a full sync reads this far beyond the window
+GRAPH_PAGE = 1000  # the delta page size coachd asks for (Prefer: odata.maxpagesize)
+SCHEDULE_PEOPLE = 20  # the most schedules one getSchedule answers for
+SCHEDULE_DAYS = 61  # getSchedule's range must be under 62 days
+GRAPH_BATCH = 20  # the most requests one Graph JSON $batch holds
 
 FAKE_DIR = c.ROOT / "tests" / "integrations" / "google"
+GRAPH_DIR = c.ROOT / "tests" / "integrations" / "microsoft"
+
+
+@dataclass(frozen=True)
+class Backend:
+    """What differs between the two backends in this benchmark."""
+
+    name: str
+    fake_cls: Any
+    page: int  # events per full-sync page
+    people: int  # reps per busy query
+    days: int  # days per busy query
+    batch: int  # writes per batch request
+    to_event: Callable[[c.Meeting], dict[str, Any]]
+    list_kind: str
+    busy_kind: str
+
+    def calendar(self, endpoint: str) -> dict[str, Any]:
+        return {"backend": self.name, self.name: {"credentials": "none", "api_endpoint": endpoint}}
 
 
 def load_fake() -> Any:
@@ -65,7 +94,79 @@ def load_fake() -> Any:
     return importlib.import_module("fake_server").FakeGoogle
 
 
-def config_text(n_reps: int, endpoint: str) -> str:
+def load_graph() -> Any:
+    """The FakeGraph class from the test suite's fake Graph module (needs no pytest run)."""
+    if str(GRAPH_DIR) not in sys.path:
+        sys.path.insert(0, str(GRAPH_DIR))
+    return importlib.import_module("fake_graph").FakeGraph
+
+
+GRAPH_RESPONSE = {
+    "accepted": "accepted",
+    "tentative": "tentativelyAccepted",
+    "declined": "declined",
+    "needsAction": "notResponded",
+}
+
+
+def to_graph(m: c.Meeting) -> dict[str, Any]:
+    """A Graph event as the owner's mailbox holds it; series occurrences stand alone with
+    their seriesMasterId (what calendarView returns)."""
+    wall = "%Y-%m-%dT%H:%M:%S"
+    me = next((s for e, s in m.guests if e == c.MANAGER), None)
+    body: dict[str, Any] = {
+        "subject": m.title,
+        "body": {"contentType": "text", "content": m.description},
+        "start": {"dateTime": m.start.strftime(wall), "timeZone": c.TZ_NAME},
+        "end": {"dateTime": m.end.strftime(wall), "timeZone": c.TZ_NAME},
+        "isAllDay": m.all_day,
+        "attendees": [
+            {
+                "emailAddress": {"address": e, "name": ""},
+                "type": "required",
+                "status": {"response": "organizer" if e == m.organizer else GRAPH_RESPONSE[s]},
+            }
+            for e, s in m.guests
+        ],
+        "iCalUId": m.uid,
+    }
+    if m.organizer:
+        body["organizer"] = {"emailAddress": {"address": m.organizer, "name": ""}}
+    if me is not None and m.organizer != c.MANAGER:
+        body["responseStatus"] = {"response": GRAPH_RESPONSE[me]}
+    if m.series:
+        body.update(type="occurrence", seriesMasterId=m.series)
+    return body
+
+
+def backends() -> list[Backend]:
+    return [
+        Backend(
+            "google",
+            load_fake(),
+            LIST_PAGE,
+            FREEBUSY_CALENDARS,
+            FREEBUSY_DAYS,
+            BATCH_PARTS,
+            c.to_google,
+            "list",
+            "freebusy",
+        ),
+        Backend(
+            "microsoft",
+            load_graph(),
+            GRAPH_PAGE,
+            SCHEDULE_PEOPLE,
+            SCHEDULE_DAYS,
+            GRAPH_BATCH,
+            to_graph,
+            "delta",
+            "getSchedule",
+        ),
+    ]
+
+
+def config_text(n_reps: int, calendar: dict[str, Any]) -> str:
     pol = c.policy_dict(n_reps, NOW.date(), horizon="4 weeks")
     pol.update(
         {
@@ -76,17 +177,14 @@ def config_text(n_reps: int, endpoint: str) -> str:
                 "maildir": {"path": "outbox"},
                 "notes_dir": "notes",
             },
-            "calendar": {
-                "backend": "google",
-                "google": {"credentials": "none", "api_endpoint": endpoint},
-            },
+            "calendar": calendar,
             "state": {"path": "state/coachd.json"},
         }
     )
     return yaml.safe_dump(pol, sort_keys=False)
 
 
-def seed(fake: Any, loaded: LoadedConfig, world: c.World) -> int:
+def seed(fake: Any, loaded: LoadedConfig, world: c.World, to_event: Any) -> int:
     """Fill the fake: the manager's meetings over the window a full sync reads, and the
     reps' customer calls over the horizon. Returns the manager's event count."""
     window = snapshot_window(loaded.policy, NOW)
@@ -94,16 +192,16 @@ def seed(fake: Any, loaded: LoadedConfig, world: c.World) -> int:
     n = 0
     for monday in c.mondays(cover):
         for m in world.manager_week(monday):
-            fake.add_event(c.MANAGER, c.to_google(m))
+            fake.add_event(c.MANAGER, to_event(m))
             n += 1
     for monday in c.mondays(Interval(NOW, window.end)):
         for rep in world.reps:
             for m in world.rep_week(rep, monday):
-                fake.add_event(rep, c.to_google(m))
+                fake.add_event(rep, to_event(m))
     return n
 
 
-def invitation(start: datetime) -> dict[str, Any]:
+def invitation(start: datetime, to_event: Any) -> dict[str, Any]:
     """A new invitation that the `facilities` rule declines."""
     m = c.Meeting(
         uid=f"invite-{start:%Y%m%dT%H%M}",
@@ -117,19 +215,22 @@ def invitation(start: datetime) -> dict[str, Any]:
             (c.MANAGER, "needsAction"),
         ),
     )
-    return c.to_google(m)
+    return dict(to_event(m))
 
 
 def writes_planned(result: TickResult) -> int:
     return sum(1 for a in result.actions if isinstance(a, Book | Move | Cancel | Decline | Flag))
 
 
-def kind_of(path: str, method_name: str) -> str:
-    if path.startswith("/batch/"):
+def kind_of(r: Any) -> str:
+    """A request's kind: batch, token, or the API method without its resource prefix."""
+    path = r.path
+    if path.startswith("/batch/") or path == "/$batch":
         return "batch"
     if path == "/token":
         return "token"
-    return method_name.removeprefix("events.").removesuffix(".query") or "other"
+    name = str(getattr(r, "method_name", None) or getattr(r, "name", "") or "")
+    return name.removeprefix("events.").removesuffix(".query") or "other"
 
 
 def count(requests: list[Any]) -> tuple[Counter[str], Counter[str]]:
@@ -137,27 +238,33 @@ def count(requests: list[Any]) -> tuple[Counter[str], Counter[str]]:
     top: Counter[str] = Counter()
     inner: Counter[str] = Counter()
     for r in requests:
-        (inner if r.in_batch else top)[kind_of(r.path, r.method_name)] += 1
+        (inner if r.in_batch else top)[kind_of(r)] += 1
     return top, inner
 
 
 def minimum(
-    full_sync_events: int | None, n_reps: int, horizon_days: float, writes: int, slots: bool
+    b: Backend,
+    full_sync_events: int | None,
+    n_reps: int,
+    horizon_days: float,
+    writes: int,
+    slots: bool,
 ) -> int:
     """The fewest requests the API allows for a tick (see the module docstring); `slots`:
     whether the tick books or moves anything (only then are the reps' busy times needed)."""
-    lists = max(1, math.ceil(full_sync_events / LIST_PAGE)) if full_sync_events else 1
-    freebusy = math.ceil(n_reps / FREEBUSY_CALENDARS) * math.ceil(horizon_days / FREEBUSY_DAYS)
-    return lists + (freebusy if slots else 0) + math.ceil(writes / BATCH_PARTS)
+    lists = max(1, math.ceil(full_sync_events / b.page)) if full_sync_events else 1
+    busy = math.ceil(n_reps / b.people) * math.ceil(horizon_days / b.days)
+    return lists + (busy if slots else 0) + math.ceil(writes / b.batch)
 
 
-def run_team(fake_cls: Any, n_reps: int, rows: list[list[object]], notes: list[str]) -> None:
+def run_team(b: Backend, n_reps: int, rows: list[list[object]], notes: list[str]) -> None:
     with (
-        fake_cls(owner=c.MANAGER, page_size=LIST_PAGE) as fake,
+        b.fake_cls(owner=c.MANAGER, page_size=b.page) as fake,
         tempfile.TemporaryDirectory(prefix="coachd-bench-") as tmp,
     ):
         root = Path(tmp)
-        (root / "config.yaml").write_text(config_text(n_reps, fake.endpoint), encoding="utf-8")
+        text = config_text(n_reps, b.calendar(fake.endpoint))
+        (root / "config.yaml").write_text(text, encoding="utf-8")
         (root / "notes").mkdir()
         loaded = load_policy(root / "config.yaml")
         policy = loaded.policy
@@ -168,7 +275,7 @@ def run_team(fake_cls: Any, n_reps: int, rows: list[list[object]], notes: list[s
             for k in range(1, 9):
                 for row in world.kpi_week(NOW.date() - timedelta(weeks=k)):
                     fh.write(f"{row.week.isoformat()},{row.rep},{row.kpi},{row.value}\n")
-        events = seed(fake, loaded, world)
+        events = seed(fake, loaded, world, b.to_event)
         horizon_days = policy.coaching.horizon.total_seconds() / 86400
         state = loaded.resolve(policy.state.path)
 
@@ -183,21 +290,24 @@ def run_team(fake_cls: Any, n_reps: int, rows: list[list[object]], notes: list[s
             writes = writes_planned(res)
             total = sum(top.values())
             slots = any(isinstance(a, Book | Move) for a in res.actions)
-            low = minimum(full_sync, n_reps, horizon_days, writes, slots)
+            low = minimum(b, full_sync, n_reps, horizon_days, writes, slots)
             parts = ", ".join(f"{k} {v}" for k, v in sorted(inner.items())) or "-"
             plain = ", ".join(
-                f"{k} {v}" for k, v in sorted(top.items()) if k not in ("list", "freebusy", "batch")
+                f"{k} {v}"
+                for k, v in sorted(top.items())
+                if k not in (b.list_kind, b.busy_kind, "batch")
             )
             rows.append(
                 [
+                    b.name,
                     n_reps,
                     label,
                     writes,
                     total,
                     low,
                     "yes" if total == low else f"+{total - low}",
-                    top["list"],
-                    top["freebusy"],
+                    top[b.list_kind],
+                    top[b.busy_kind],
                     f"{top['batch']} ({parts})" if top["batch"] else "0",
                     plain or "-",
                     c.ms(took),
@@ -216,16 +326,16 @@ def run_team(fake_cls: Any, n_reps: int, rows: list[list[object]], notes: list[s
             now += STEP
             tick("steady (nothing changed)", now, None)
             arrives = datetime.combine(NOW.date() + timedelta(days=2), dtime(9), c.TZ)
-            fake.add_event(c.MANAGER, invitation(arrives))
+            fake.add_event(c.MANAGER, invitation(arrives, b.to_event))
             now += STEP
             tick("one invitation arrived", now, None)
             now += STEP
             tick("steady again", now, None)
             size = state.stat().st_size
         notes.append(
-            f"{n_reps} reps: {events} events in the manager's calendar; "
+            f"{b.name}, {n_reps} reps: {events} events in the manager's calendar; "
             f"state file {c.size_text(size)} (holds the sync cache); "
-            f"fake's discovery-check violations: {len(fake.violations)}"
+            f"fake's request-check violations: {len(fake.violations)}"
         )
 
 
@@ -233,15 +343,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.parse_args()
     c.quiet_logging()
-    fake_cls = load_fake()
     c.print_header(
-        "coachd benchmark: HTTP requests per tick (loopback fake Google Calendar API)",
+        "coachd benchmark: HTTP requests per tick (loopback fake Google Calendar API and "
+        "Microsoft Graph)",
         [
             ("now", f"{NOW.isoformat()} ({c.TZ_NAME}); ticks 10 minutes apart"),
             ("teams", ", ".join(f"{n} reps" for n in TEAMS)),
             (
                 "config",
-                "calendar.backend google, credentials none, api_endpoint = fake; "
+                "calendar.backend google or microsoft, credentials none, api_endpoint = fake; "
                 "email.transport maildir; horizon 4 weeks; triage mode decline, 6 rules",
             ),
             (
@@ -249,31 +359,39 @@ def main() -> int:
                 "manager ~35 meetings a week over the sync window (5 weeks back to horizon "
                 "+ 7 days); reps ~12 customer calls a week",
             ),
-            ("client", "google-api-python-client, real tick path (integrations.app.run_tick)"),
+            (
+                "client",
+                "google-api-python-client / requests, real tick path (integrations.app.run_tick)",
+            ),
             ("counted", "by the fake server's request log; batch parts listed in brackets"),
             (
                 "minimum",
-                f"ceil(events/{LIST_PAGE}) list pages (1 when incremental) + "
-                f"ceil(reps/{FREEBUSY_CALENDARS}) freebusy (only when the tick books or "
-                f"moves) + ceil(writes/{BATCH_PARTS}) write requests",
+                f"google: ceil(events/{LIST_PAGE}) list pages (1 when incremental) + "
+                f"ceil(reps/{FREEBUSY_CALENDARS}) freebusy + ceil(writes/{BATCH_PARTS}) "
+                f"write requests; microsoft: ceil(events/{GRAPH_PAGE}) delta pages (1 when "
+                f"incremental) + ceil(reps/{SCHEDULE_PEOPLE}) getSchedule + "
+                f"ceil(writes/{GRAPH_BATCH}) write requests; free/busy only when the tick "
+                "books or moves",
             ),
         ],
     )
     rows: list[list[object]] = []
     notes: list[str] = []
-    for n in TEAMS:
-        run_team(fake_cls, n, rows, notes)
+    for b in backends():
+        for n in TEAMS:
+            run_team(b, n, rows, notes)
     print(
         c.table(
             [
+                "backend",
                 "reps",
                 "tick",
                 "writes",
                 "HTTP requests",
                 "minimum",
                 "= min",
-                "list",
-                "freebusy",
+                "list / delta",
+                "freebusy / getSchedule",
                 "batch (parts)",
                 "other requests",
                 "tick time",
@@ -284,8 +402,8 @@ def main() -> int:
     print()
     for note in notes:
         print(note)
-    steady = [r for r in rows if str(r[1]).startswith("steady")]
-    ok = all(r[3] == r[4] for r in steady)
+    steady = [r for r in rows if str(r[2]).startswith("steady")]
+    ok = all(r[4] == r[5] for r in steady)
     print(f"target: steady tick = minimum: {'met' if ok else 'MISSED'}")
     return 0
 

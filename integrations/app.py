@@ -71,6 +71,16 @@ def open_calendar(loaded: LoadedConfig, kv: Any) -> Calendar:
             base_dir=loaded.base_dir,
             kv=kv,
         )
+    if policy.calendar.backend == "microsoft":
+        from integrations.microsoft.calendar import open_microsoft_calendar
+
+        return open_microsoft_calendar(
+            policy.calendar.microsoft,
+            manager=policy.manager.email,
+            tz=tz,
+            base_dir=loaded.base_dir,
+            kv=kv,
+        )
     from integrations import clock
     from integrations.calendar.ics_bounds import IcsLimits
     from integrations.calendar.local import LocalCalendar
@@ -100,6 +110,15 @@ def open_mailer(loaded: LoadedConfig) -> Mailer:
 
         return open_gmail(
             policy.calendar.google, base_dir=loaded.base_dir, subject=policy.manager.email
+        )
+    if settings.transport == "microsoft":
+        from integrations.microsoft.mail import open_graph_mailer
+
+        return open_graph_mailer(
+            policy.calendar.microsoft,
+            loaded.base_dir,
+            manager=policy.manager.email,
+            tz=policy.manager.tz,
         )
     from integrations.mail.maildir import MaildirMailer
 
@@ -201,11 +220,19 @@ def run_tick(
     reps = [r.email for r in policy.team]
     cached = busy_cache.load(kv, reps, now)
     if cached is not None:
-        read.snapshot = replace(read.snapshot, rep_busy=cached)
+        read.snapshot = replace(
+            read.snapshot, rep_busy=cached, rep_busy_shows_invites=busy_cache.shows_invites(kv)
+        )
     actions = plan(policy, read.snapshot, now, force=force)
     if reps and needs_rep_busy(actions):
         read = add_rep_busy(policy, cal, read, now)
-        busy_cache.save(kv, read.snapshot.rep_busy, read.snapshot.read_errors, now)
+        busy_cache.save(
+            kv,
+            read.snapshot.rep_busy,
+            read.snapshot.read_errors,
+            now,
+            shows_invites=read.snapshot.rep_busy_shows_invites,
+        )
         actions = plan(policy, read.snapshot, now, force=force)
     result = TickResult(snapshot=read.snapshot, actions=actions, warnings=read.warnings)
     if dry_run:

@@ -55,13 +55,17 @@ def save(
     busy: Mapping[str, Sequence[Interval]],
     errors: Mapping[str, str],
     now: datetime,
+    *,
+    shows_invites: bool = False,
 ) -> None:
     """Keep a fresh read (epoch seconds, compact); reps whose calendar failed are left out,
-    so the next tick cannot use the cache and reads again."""
+    so the next tick cannot use the cache and reads again. `shows_invites`: the backend's
+    busy times include the reps' copies of coachd's invitations (see `shows_invites`)."""
     kv.put(
         KEY,
         {
             "at": int(now.timestamp()),
+            "invites": bool(shows_invites),
             "busy": {
                 rep: [[int(iv.start.timestamp()), int(iv.end.timestamp())] for iv in spans]
                 for rep, spans in busy.items()
@@ -69,3 +73,10 @@ def save(
             },
         },
     )
+
+
+def shows_invites(kv: KeyValue) -> bool:
+    """Whether the cached busy times include the reps' copies of coachd's invitations (as
+    Google's free/busy does), so the lifecycle reads them as the fresh read would."""
+    data = kv.get(KEY)
+    return isinstance(data, Mapping) and data.get("invites") is True

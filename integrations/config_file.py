@@ -146,6 +146,15 @@ def check_files(loaded: LoadedConfig) -> list[str]:
                     f"{loaded.where(('calendar', 'google', 'service_account_key'))}: "
                     f"{loaded.resolve(g.service_account_key)} does not exist"
                 )
+    if p.calendar.backend == "microsoft" or p.email.transport == "microsoft":
+        m = p.calendar.microsoft
+        if m.credentials == "certificate" and m.certificate:
+            pem = loaded.resolve(m.certificate)
+            if not pem.is_file():
+                out.append(
+                    f"{loaded.where(('calendar', 'microsoft', 'certificate'))}: "
+                    f"{pem} does not exist"
+                )
     return out
 
 
@@ -175,6 +184,15 @@ def file_warnings(loaded: LoadedConfig) -> list[str]:
                 f"{loaded.where(('calendar', 'google', 'token_file'))}: warning: no token at "
                 f"{token}; run `coachd auth google`"
             )
+    m = p.calendar.microsoft
+    uses_ms = p.calendar.backend == "microsoft" or p.email.transport == "microsoft"
+    if uses_ms and m.credentials == "device_code":
+        cache = loaded.resolve(m.token_cache)
+        if not cache.is_file():
+            out.append(
+                f"{loaded.where(('calendar', 'microsoft', 'token_cache'))}: warning: no "
+                f"sign-in at {cache}; run `coachd auth microsoft`"
+            )
     return out
 
 
@@ -191,6 +209,15 @@ def _cross_checks(policy: Policy) -> list[tuple[Path_, str]]:
                 )
                 out.append((("team", i, "minimums", kpi_id), f"no KPI with id {kpi_id!r} ({hint})"))
     out.extend(source_checks(policy))
+    m = policy.calendar.microsoft
+    mail_only = policy.email.transport == "microsoft" and policy.calendar.backend != "microsoft"
+    if mail_only and m.credentials != "none" and not m.client_id:
+        out.append(
+            (
+                ("calendar", "microsoft", "client_id"),
+                "email.transport: microsoft needs the app registration's client_id",
+            )
+        )
     return out
 
 

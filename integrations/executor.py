@@ -48,6 +48,7 @@ from planner.model import BookingRecord, Decision
 log = logging.getLogger(__name__)
 
 INTENTS = "decline:intents"  # event id -> a Decline sent but not yet confirmed
+NEEDS_YOU = "needs_you"  # the state key holding the last tick's "needs you" list
 
 
 @dataclass
@@ -106,7 +107,14 @@ class Executor:
             if isinstance(a, Notice):
                 log.info("note: %s", a.reason)
         emails = [a for a in actions if isinstance(a, SendEmail)]
+        needs = [
+            {"what": a.needs_you, "text": a.reason, "options": list(a.options)}
+            for a in actions
+            if isinstance(a, Notice) and a.needs_you
+        ]
         with self.store.batch():
+            # what the manager must decide, as of this tick, for `coachd status`
+            self.store.put(NEEDS_YOU, {"at": self.now.isoformat(), "items": needs})
             self._remember([a for a in actions if isinstance(a, Remember)])
             leftovers = self.outbox.leftovers(self.now, {a.key for a in emails})
             if emails:
@@ -212,12 +220,14 @@ class Executor:
             self._log("booked", f"{a.title} {a.start.isoformat()}")
         elif isinstance(a, Move):
             old = self.store.bookings().get(a.key)
-            if old:
-                self.store.put_booking(replace(old, start=a.start, end=a.end))
+            if old and old.event_id == a.event_id:
+                self.store.put_booking(replace(old, start=a.start, end=a.end, status="booked"))
             self._log("moved", f"{a.key} -> {a.start.isoformat()}")
         elif isinstance(a, Cancel):
             old = self.store.bookings().get(a.key)
-            if old:
+            # a Cancel of a declined generation runs beside the Book of the next one, which
+            # already owns the record: only the record of the event removed turns cancelled
+            if old and old.event_id == a.event_id:
                 self.store.put_booking(replace(old, status="cancelled"))
             self._log("cancelled", a.key)
         elif isinstance(a, Decline):
@@ -280,6 +290,7 @@ def _record(b: Book | Remember, status: str) -> BookingRecord:
         rep=b.rep,
         start=b.start,
         end=b.end,
+        person_moved=b.person_moved if isinstance(b, Remember) else False,
     )
 
 

@@ -65,8 +65,16 @@ def render_preview(
         with StateStore.open(state_path(loaded), readonly=True, now=now) as store:
             kv = OverlayKV(store)
             snapshot = read_current(loaded, store, now, open_calendar(loaded, kv), kv=kv).snapshot
-        blocks = plan_coaching(p, snapshot, now).blocks
-        context = preview_context(p, snapshot, now, kind, blocks, rep=rep.lower() if rep else None)
+        coaching = plan_coaching(p, snapshot, now)
+        context = preview_context(
+            p,
+            snapshot,
+            now,
+            kind,
+            coaching.blocks,
+            rep=rep.lower() if rep else None,
+            needs=coaching.needs,
+        )
     rendered = open_renderer(loaded).render(kind, context)
     if html:
         return rendered.html

@@ -103,16 +103,23 @@ def add_rep_busy(
     rep_busy: dict[str, tuple[Interval, ...]] = {}
     read_errors = dict(read.snapshot.read_errors)
     warnings = list(read.warnings)
+    shows_invites = False
     try:
         b = calendar.busy(reps, busy_window)
         rep_busy = {p: tuple(iv) for p, iv in b.busy.items()}
+        shows_invites = b.shows_invites
         read_errors.update(b.errors)
         warnings.extend(b.warnings)
     except CoachdError as e:
         for r in reps:
             read_errors[r] = str(e)
         log.error("cannot read the reps' busy times: %s", e)
-    snapshot = replace(read.snapshot, rep_busy=rep_busy, read_errors=read_errors)
+    snapshot = replace(
+        read.snapshot,
+        rep_busy=rep_busy,
+        read_errors=read_errors,
+        rep_busy_shows_invites=shows_invites,
+    )
     return SnapshotRead(snapshot=snapshot, warnings=warnings)
 
 

@@ -307,6 +307,7 @@ class StateStore:
                 "rep": rec.rep,
                 "start": _iso(rec.start),
                 "end": _iso(rec.end),
+                "person_moved": rec.person_moved,
             },
         )
 
@@ -521,6 +522,7 @@ def _booking(r: dict[str, Any]) -> BookingRecord:
         rep=r.get("rep"),
         start=_dt(r["start"]),
         end=_dt(r["end"]),
+        person_moved=bool(r.get("person_moved", False)),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from integrations import error_slot, skipped
 from integrations.app import state_path
 from integrations.config_file import LoadedConfig
+from integrations.executor import NEEDS_YOU
 from integrations.lock import lock_holder
 from integrations.schedule_times import next_daily, next_weekly
 from integrations.state import StateStore
@@ -20,6 +21,29 @@ def _fmt(dt: datetime | str | None, tz: Any) -> str:
     if isinstance(dt, str):
         dt = datetime.fromisoformat(dt)
     return dt.astimezone(tz).strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+def needs_you_text(needs: Any) -> str:
+    """The last tick's coaching that needs the manager, one item a line, options indented."""
+    items = needs.get("items") if isinstance(needs, dict) else None
+    if not isinstance(items, list):
+        return "nothing recorded yet"
+    if not items:
+        return "nothing: every coaching block that is due is booked"
+    lines = [f"{len(items)} item{'s' if len(items) != 1 else ''}"]
+    for it in items:
+        if not isinstance(it, dict):
+            continue
+        lines.append(f"  - {it.get('what', '')}: {_why(it)}")
+        for i, o in enumerate(it.get("options") or [], 1):
+            lines.append(f"      option {i}: {o}")
+    return "\n".join(lines)
+
+
+def _why(item: dict[str, Any]) -> str:
+    text, what = str(item.get("text", "")), str(item.get("what", ""))
+    why = text.removeprefix(what + ": ")
+    return why.split(" Options: ")[0].rstrip(".")
 
 
 def status_report(loaded: LoadedConfig, now: datetime) -> dict[str, Any]:
@@ -40,6 +64,7 @@ def status_report(loaded: LoadedConfig, now: datetime) -> dict[str, Any]:
         counts = store.counts(monday)
         err = store.last_error()
         skips = skipped.current(store)
+        needs = store.get(NEEDS_YOU)
     slot = error_slot.read(path)
     if slot is not None and (err is None or slot["at"] > err["at"]):
         err = slot  # written when the state itself could not be (a full disk)
@@ -62,6 +87,7 @@ def status_report(loaded: LoadedConfig, now: datetime) -> dict[str, Any]:
         )
     if p.email.digest.enabled:
         out["next digest"] = _fmt(next_daily(now, p.email.digest.time, tz), tz)
+    out["needs you"] = needs_you_text(needs)
     names = ("booked", "declined", "flagged", "emailed")
     out["this week"] = ", ".join(f"{n} {counts.get(n, 0)}" for n in names)
     if skips:

@@ -34,7 +34,8 @@ class Book:
 
 @dataclass(frozen=True)
 class Move:
-    """Move a coachd event that nobody touched to a new time."""
+    """Move a coachd event that nobody touched to a new time, keeping its identity (id, key,
+    generation): the guests get one update, not a cancellation and a new invitation."""
 
     key: str
     event_id: str
@@ -69,6 +70,7 @@ class Remember:
     start: datetime
     end: datetime
     reason: str
+    person_moved: bool = False
 
 
 @dataclass(frozen=True)
@@ -137,9 +139,14 @@ class Hold:
 @dataclass(frozen=True)
 class Notice:
     """Something a person should know that needs no write (a block that could not be booked,
-    a meeting that now overlaps a coaching block). Shown by `coachd plan` and logged."""
+    a meeting that now overlaps a coaching block). Shown by `coachd plan` and logged.
+
+    `needs_you` (what it is about) marks coaching the manager must decide: the executor keeps
+    the tick's list for `coachd status`; `options` are up to 3 choices."""
 
     reason: str
+    needs_you: str = ""
+    options: tuple[str, ...] = ()
 
 
 Action = Book | Move | Cancel | Remember | Decline | Flag | Keep | SendEmail | Hold | Notice

@@ -37,21 +37,41 @@ class Block:
     booking: bool = False
 
 
+@dataclass(frozen=True)
+class NeedsYou:
+    """Coaching that coachd could not book or rebook: what, why, and up to 3 options.
+
+    `options` are slots where only a meeting that is not protected is in the way.
+    """
+
+    what: str
+    why: str
+    options: tuple[str, ...] = ()
+    rep: str | None = None
+
+    def text(self) -> str:
+        tail = f" Options: {'; '.join(self.options)}." if self.options else ""
+        return f"{self.what}: {self.why}.{tail}"
+
+
 @dataclass
 class CoachingPlan:
     """What the coaching planner decided.
 
-    `actions`: Book / Remember / Cancel (and never Move or Flag at present: coachd leaves its
-    events where people put them, and triage decides about meetings that land on them).
+    `actions`: Book / Remember / Cancel / Move. coachd moves only its own one-on-ones, and
+    only ones no person moved (see planner.lifecycle); triage decides about meetings that land
+    on them otherwise.
     `blocks`: every coaching block in the horizon, existing or being booked, by start time.
     `skipped`: a sentence per block that could not be booked (no free slot, a busy fixed time).
     `conflicts`: a sentence per existing coaching block that another meeting now overlaps.
+    `needs`: what the manager must decide (reported in status, the summary and the digest).
     """
 
     actions: list[CoachingAction] = field(default_factory=list)
     blocks: list[Block] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
+    needs: list[NeedsYou] = field(default_factory=list)
 
 
 def fmt_when(dt: datetime, tz: ZoneInfo) -> str:
@@ -79,6 +99,13 @@ class Ctx:
     existing: Existing
     unreadable: set[str]
     plan: CoachingPlan = field(default_factory=CoachingPlan)
+    # the manager's time that no option may offer (protected meetings, time off), merged
+    protected: list[Interval] = field(default_factory=list)
+    # the manager's meetings that are not protected: an option names the ones in its way
+    movable: list[tuple[Interval, str]] = field(default_factory=list)
+    # (rep, day) of one-on-ones still in the calendar that the lifecycle reported as not
+    # happening (declined, no slot to rebook): their period is not booked a second time
+    claimed: list[tuple[str, date]] = field(default_factory=list)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -154,6 +181,13 @@ class Ctx:
         )
         self.board.place(Interval(start.astimezone(UTC), end.astimezone(UTC)))
         return action
+
+    def report(
+        self, what: str, why: str, options: tuple[str, ...] = (), rep: str | None = None
+    ) -> None:
+        """Tell the manager about coaching that could not be booked (a skip and a NeedsYou)."""
+        self.plan.skipped.append(f"{what}: {why}")
+        self.plan.needs.append(NeedsYou(what=what, why=why, options=options, rep=rep))
 
     def rep_name(self, email: str | None) -> str:
         rep = self.policy.rep(email) if email else None

@@ -4,6 +4,9 @@ Order of work, each step seeing what the previous ones placed:
 
 1. reconcile what coachd's events look like against its memory (adopt, note moves, cancel
    bookings for reps who left or kinds switched off);
+1b. the booking lifecycle (planner.lifecycle): upcoming one-on-ones a rep declined are
+   rebooked, ones a protected meeting, time off or the rep's busy time now overlaps are moved,
+   each in its own period, or reported;
 2. the fixed-time blocks: the weekly sales meeting, then the huddles;
 3. ride-alongs, which need the longest free stretches;
 4. one-on-ones, per rep and cadence period;
@@ -11,9 +14,10 @@ Order of work, each step seeing what the previous ones placed:
 6. record the bookings people deleted (unless a one-on-one was rebooked instead).
 
 Busy time is the manager's events that block time (not coachd's; all-day and multi-day ones
-block what they cover), each rep's busy intervals, and every coachd block already there or
-placed in this run. Every block starts after `now`, ends by `now + coaching.horizon`, and sits
-inside working hours on a working day in the manager's zone.
+block what they cover), the manager's time off (out of office even when shown free, public
+holidays: planner.time_off), each rep's busy intervals and holidays, and every coachd block
+already there or placed in this run. Every block starts after `now`, ends by
+`now + coaching.horizon`, and sits inside working hours on a working day in the manager's zone.
 
 The daily cap (`coaching.max_per_day`) counts the hours of every coachd kind, huddles and the
 sales meeting included, and limits the flexible kinds (one-on-ones, call reviews): a
@@ -27,17 +31,19 @@ import logging
 from datetime import datetime, timedelta
 
 from planner.actions import Book
-from planner.blocks import Block, CoachingAction, CoachingPlan, Ctx, fmt_when
+from planner.blocks import Block, CoachingAction, CoachingPlan, Ctx, NeedsYou, fmt_when
 from planner.fixed_blocks import plan_call_reviews, plan_huddles, plan_sales_meetings, topic_for
 from planner.kpi import stale_kpis, weeks_below_by_rep
+from planner.lifecycle import find_troubles, protected_time, resolve
 from planner.model import BookingRecord, Event, Snapshot
 from planner.one_on_ones import plan_one_on_ones
 from planner.periods import horizon
 from planner.policy import Policy
 from planner.reconcile import adopt, deleted_by_someone, index, remember_deleted, unwanted
 from planner.ride_alongs import plan_ride_alongs, sales_meeting_days
-from planner.slots import Board, local_day
-from planner.timeutil import week_monday
+from planner.slots import Board, local_day, to_utc
+from planner.time_off import day_spans, holidays_between, is_out_of_office, region_of
+from planner.timeutil import any_overlap, week_monday
 
 __all__ = ["Block", "CoachingPlan", "plan_coaching"]
 
@@ -76,10 +82,27 @@ def plan_coaching(policy: Policy, snapshot: Snapshot, now: datetime) -> Coaching
     reconciled: list[CoachingAction] = [r for r in adopt(ex, tz) if r.key not in gone]
     reconciled += cancels
 
+    today, last = local_day(now, tz), local_day(hz.end, tz)
+    words = policy.manager.out_of_office_words
+    mine_off = day_spans(holidays_between(policy.manager.holidays, today, last), tz)
+    reps_off = {
+        r.email: day_spans(holidays_between(region_of(policy, r.email), today, last), tz)
+        for r in policy.team
+    }
     board = Board(
         tz=tz,
-        manager_busy=[ev.interval for ev in snapshot.events if ev.tag is None and ev.blocks_time()],
-        rep_busy=snapshot.rep_busy,
+        manager_busy=[
+            *(
+                ev.interval
+                for ev in snapshot.events
+                if ev.tag is None and (ev.blocks_time() or is_out_of_office(ev, words))
+            ),
+            *mine_off,
+        ],
+        rep_busy={
+            r: [*snapshot.rep_busy.get(r, ()), *reps_off.get(r, ())]
+            for r in {*snapshot.rep_busy, *reps_off}
+        },
         buffer=cfg.buffer,
         cap=cfg.max_per_day,
     )
@@ -92,16 +115,29 @@ def plan_coaching(policy: Policy, snapshot: Snapshot, now: datetime) -> Coaching
         unreadable=set(snapshot.read_errors) - {manager},
         plan=plan,
     )
+    ctx.protected = protected_time(ctx, snapshot, mine_off)
+    troubles, stale = find_troubles(ctx, snapshot, reps_off, gone)
+    set_aside = {t.event.id for t in troubles} | {c.event_id for c in stale}
     for ev in ex.events:
         assert ev.tag is not None
-        if ev.tag.key in gone:
+        if ev.tag.key in gone or ev.id in set_aside:
             continue
         board.place(ev.interval)
         if ev.end > now and ev.start < hz.end:
             plan.blocks.append(_existing_block(ctx, ev))
-            if ev.start > now and board.meetings_overlap(ev.interval):
+            if ev.start > now and any_overlap(to_utc(ev.interval), ctx.protected):
+                # something coachd must not touch (a protected meeting, time off) sits on a
+                # block it does not move: the manager chooses, so it is a "needs you"
+                ctx.report(
+                    f"{ev.title} on {fmt_when(ev.start, tz)}",
+                    _conflict(ctx, snapshot, ev, protected=True),
+                    rep=ev.tag.rep,
+                )
+            elif ev.start > now and board.meetings_overlap(ev.interval):
                 plan.conflicts.append(_conflict(ctx, snapshot, ev))
 
+    reconciled += stale
+    reconciled += resolve(ctx, troubles)
     plan_sales_meetings(ctx)
     plan_huddles(ctx)
     plan_ride_alongs(ctx, sales_meeting_days(ctx, plan.blocks))
@@ -111,6 +147,14 @@ def plan_coaching(policy: Policy, snapshot: Snapshot, now: datetime) -> Coaching
     for rec in deleted_by_someone(ex):
         if rec.key not in rebooked and rec.key not in gone:
             reconciled.append(remember_deleted(rec, _deleted_reason(policy, rec)))
+
+    # whatever else could not be booked (a busy fixed time, no ride-along day) needs the
+    # manager too: every skip is reported, never only logged
+    reported = {f"{n.what}: {n.why}" for n in plan.needs}
+    for line in plan.skipped:
+        if line not in reported:
+            what, _, why = line.partition(": ")
+            plan.needs.append(NeedsYou(what=what, why=why or "could not be booked"))
 
     books = sorted((a for a in plan.actions if isinstance(a, Book)), key=lambda b: (b.start, b.key))
     plan.actions = [*reconciled, *books]
@@ -157,13 +201,19 @@ def _existing_block(ctx: Ctx, ev: Event) -> Block:
     )
 
 
-def _conflict(ctx: Ctx, snapshot: Snapshot, block: Event) -> str:
+def _conflict(ctx: Ctx, snapshot: Snapshot, block: Event, *, protected: bool = False) -> str:
     """A sentence naming the meetings that now overlap an existing coaching block."""
     others = [
         ev.title or "(untitled)"
         for ev in snapshot.events
         if ev.tag is None and ev.blocks_time() and ev.interval.overlaps(block.interval)
     ]
+    if protected:
+        what = "; ".join(repr(t) for t in others) or "your time off (a holiday or out of office)"
+        return (
+            f"{what} now overlaps it, which coachd never declines or books over; it leaves "
+            "this block where it is (it moves only one-on-ones nobody moved): keep one of them"
+        )
     return (
         f"{block.title} on {fmt_when(block.start, ctx.tz)} overlaps: "
         f"{'; '.join(repr(t) for t in others)} (left in place; triage decides about the other)"

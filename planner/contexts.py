@@ -8,7 +8,7 @@ autoescape them and the renderer strips control characters from subjects.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -221,11 +221,44 @@ def new_hire(policy: Policy, rep: Rep, today: date) -> dict[str, Any] | None:
     weeks_in = (today - rep.start_date).days // 7
     if weeks_in >= ramp:
         return None
+    week = weeks_in + 1
+    milestones = [
+        {
+            "week": m.week,
+            "goal": m.goal,
+            "status": "past" if m.week < week else ("now" if m.week == week else "ahead"),
+        }
+        for m in sorted(policy.coaching.ramp_milestones, key=lambda m: m.week)
+    ]
     return {
         "start_date": fmt_day(rep.start_date),
-        "week": weeks_in + 1,
+        "week": week,
         "ramp_weeks": ramp,
         "weeks_left": ramp - weeks_in,
+        "milestones": milestones,
+    }
+
+
+def conversation(policy: Policy, cells: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The coach-up or coach-out conversation a rep's below-standard streak calls for, or None.
+
+    `cells` are the rep's KPI rows (name, weeks_below); the longest streak decides, and the
+    KPIs on a streak at least `coach_up_after` long are named with theirs.
+    """
+    std = policy.coaching.standards
+    worst = max((int(c["weeks_below"]) for c in cells), default=0)
+    if worst < std.coach_up_after:
+        return None
+    out = worst >= std.coach_out_after
+    return {
+        "kind": "coach-out" if out else "coach-up",
+        "weeks": worst,
+        "after": std.coach_out_after if out else std.coach_up_after,
+        "kpis": [
+            {"name": c["name"], "weeks_below": c["weeks_below"]}
+            for c in sorted(cells, key=lambda c: -int(c["weeks_below"]))
+            if int(c["weeks_below"]) >= std.coach_up_after
+        ],
     }
 
 
@@ -305,7 +338,8 @@ def agenda_context(
         "goals": list(rep.goals) if rep else [],
         "action_items": list(snapshot.notes.get(rep_email, ())),
         "ride_along": ride_along(policy, snapshot, rep_email, now, blocks),
-        "new_hire": new_hire(policy, rep, now.astimezone(tz).date()) if rep else None,
+        "new_hire": new_hire(policy, rep, meeting_day) if rep else None,
+        "conversation": conversation(policy, kpis),
     }
 
 
@@ -334,9 +368,14 @@ def schedule(policy: Policy, blocks: Iterable[Block], start: datetime, end: date
 
 
 def summary_context(
-    policy: Policy, snapshot: Snapshot, due: datetime, blocks: Sequence[Block]
+    policy: Policy,
+    snapshot: Snapshot,
+    due: datetime,
+    blocks: Sequence[Block],
+    needs: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The weekly summary: scorecard, who is below and for how long, coach-up/out, schedule."""
+    """The weekly summary: scorecard, who is below and for how long, coach-up/out, schedule,
+    and the coaching that needs the manager (`needs`: what, why, options)."""
     tz = policy.manager.tz
     day = due.astimezone(tz).date()
     up_to = last_complete_week(day)
@@ -408,6 +447,7 @@ def summary_context(
             f"{fmt_short_day((sched_end - timedelta(days=1)).astimezone(tz).date())}"
         ),
         "audit": summary_audit(policy, snapshot, up_to),
+        "needs": [dict(n) for n in needs],
     }
 
 
@@ -451,9 +491,11 @@ def digest_context(
     since: datetime,
     until: datetime,
     skipped: Sequence[str] = (),
+    needs: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The triage digest: what was declined (or delegated) and flagged in [since, until),
-    and the outside objects (calendar files, KPI rows) first skipped in that time."""
+    """The triage digest: what was declined (or delegated) and flagged in [since, until), the
+    outside objects (calendar files, KPI rows) first skipped in that time, and the coaching
+    that needs the manager (`needs`: what, why, options)."""
     tz = policy.manager.tz
     ordered = sorted(decisions, key=lambda d: (d.start or d.decided_at, d.event_id))
     declined = [_decision_row(policy, d) for d in ordered if d.action in ("decline", "delegate")]
@@ -476,6 +518,7 @@ def digest_context(
         "declines_capped": bool(per_tick) and max(per_tick.values()) >= cap,
         "max_declines_per_tick": cap,
         "skipped": list(skipped),
+        "needs": [dict(n) for n in needs],
     }
 
 

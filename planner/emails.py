@@ -50,13 +50,24 @@ DIGEST_MAX_LOOKBACK = timedelta(days=7)
 _REPORTED = ("decline", "delegate", "flag")
 
 
+def needs_rows(needs: Sequence[Any]) -> list[dict[str, Any]]:
+    """Plain rows for the templates from the planner's NeedsYou items (what, why, options)."""
+    return [{"what": n.what, "why": n.why, "options": list(n.options), "rep": n.rep} for n in needs]
+
+
 def plan_emails(
-    policy: Policy, snapshot: Snapshot, now: datetime, bookings: Sequence[Block]
+    policy: Policy,
+    snapshot: Snapshot,
+    now: datetime,
+    bookings: Sequence[Block],
+    needs: Sequence[Any] = (),
 ) -> list[SendEmail]:
     """The emails due at `now`: agendas, the weekly summary, the daily digest, sales meetings.
 
     `bookings` are the coaching blocks that exist or are being booked this tick (BookedBlock
-    or anything with the same attributes). Emails whose key is in `snapshot.sent` are skipped.
+    or anything with the same attributes); `needs` the coaching the planner could not book
+    (planner.blocks.NeedsYou), reported in the summary and the digest. Emails whose key is in
+    `snapshot.sent` are skipped.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -65,10 +76,11 @@ def plan_emails(
     out: list[SendEmail] = []
     out += _agendas(policy, snapshot, now, blocks)
     out += _sales_meetings(policy, snapshot, now, blocks)
-    summary = _summary(policy, snapshot, now, blocks)
+    rows = needs_rows(needs)
+    summary = _summary(policy, snapshot, now, blocks, rows)
     if summary:
         out.append(summary)
-    digest = _digest(policy, snapshot, now)
+    digest = _digest(policy, snapshot, now, rows)
     if digest:
         out.append(digest)
     return [e for e in out if e.key not in snapshot.sent]
@@ -146,7 +158,11 @@ def summary_due(policy: Policy, now: datetime) -> datetime:
 
 
 def _summary(
-    policy: Policy, snapshot: Snapshot, now: datetime, blocks: Sequence[Block]
+    policy: Policy,
+    snapshot: Snapshot,
+    now: datetime,
+    blocks: Sequence[Block],
+    needs: Sequence[dict[str, Any]] = (),
 ) -> SendEmail | None:
     cfg = policy.email.summary
     if not cfg.enabled:
@@ -158,7 +174,7 @@ def _summary(
     key = f"summary:{iso_week(due.date())}"
     if key in snapshot.sent:
         return None
-    ctx = summary_context(policy, snapshot, due, blocks)
+    ctx = summary_context(policy, snapshot, due, blocks, needs)
     late = " (late: coachd was not running at the scheduled time)" if now - due > _HOUR else ""
     return SendEmail(
         key=key,
@@ -185,7 +201,9 @@ def _previous_digest_day(sent: frozenset[str], today: date) -> date | None:
     return max(days, default=None)
 
 
-def _digest(policy: Policy, snapshot: Snapshot, now: datetime) -> SendEmail | None:
+def _digest(
+    policy: Policy, snapshot: Snapshot, now: datetime, needs: Sequence[dict[str, Any]] = ()
+) -> SendEmail | None:
     cfg = policy.email.digest
     if not cfg.enabled:
         return None
@@ -209,16 +227,17 @@ def _digest(policy: Policy, snapshot: Snapshot, now: datetime) -> SendEmail | No
     ]
     # A skipped file is named in the one digest that covers when it was first seen.
     skipped = sorted(w for w, at in snapshot.skipped.items() if since <= at < due)
-    if not news and not skipped:
+    if not news and not skipped and not needs:
         return None
-    ctx = digest_context(policy, news, since, due, skipped)
+    ctx = digest_context(policy, news, since, due, skipped, needs)
     return SendEmail(
         key=key,
         kind="digest",
         to=(policy.manager.email,),
         context=ctx,
         reason=f"daily triage digest: {ctx['counts']['declined']} declined, "
-        f"{ctx['counts']['flagged']} flagged since {ctx['since']}",
+        f"{ctx['counts']['flagged']} flagged since {ctx['since']}, "
+        f"{len(needs)} coaching item(s) need you",
     )
 
 
@@ -271,6 +290,13 @@ def sample_policy() -> Policy:
                 {"id": "meetings", "name": "Meetings set", "minimum": 8, "goal": 12},
                 {"id": "win_rate", "name": "Win rate", "unit": "%", "minimum": 20, "goal": 30},
             ],
+            "coaching": {
+                "ramp_milestones": [
+                    {"week": 4, "goal": "Runs discovery calls alone"},
+                    {"week": 8, "goal": "Books 8 meetings a week"},
+                    {"week": 12, "goal": "Meets every minimum standard"},
+                ]
+            },
         }
     )
 
@@ -392,6 +418,22 @@ def _sample_blocks(policy: Policy, now: datetime) -> list[BookedBlock]:
     ]
 
 
+_SAMPLE_NEEDS = (
+    {
+        "what": "1:1 with Alex Rivera in 2026-W49",
+        "why": (
+            "no free 30m slot on tue 1 Dec, wed 2 Dec, thu 3 Dec 09:00-16:00 where both are "
+            "free within the buffer and the daily coaching cap"
+        ),
+        "options": [
+            "Tue 1 Dec 14:00 if you drop 'Vendor demo: new CRM'",
+            "Thu 3 Dec 09:00 if you drop 'Facilities walkthrough'",
+        ],
+        "rep": "alex@example.com",
+    },
+)
+
+
 def sample_context(kind: str) -> dict[str, Any]:
     """Realistic context for `kind`, built by the same code as real emails (for check/preview).
 
@@ -407,7 +449,7 @@ def sample_context(kind: str) -> dict[str, Any]:
     if kind == "agenda":
         return agenda_context(policy, snapshot, now, blocks[0], blocks)
     if kind == "summary":
-        return summary_context(policy, snapshot, summary_due(policy, now), blocks)
+        return summary_context(policy, snapshot, summary_due(policy, now), blocks, _SAMPLE_NEEDS)
     if kind == "digest":
         due = now + timedelta(hours=9)
         return digest_context(
@@ -419,6 +461,7 @@ def sample_context(kind: str) -> dict[str, Any]:
                 "skipped calendar/you@example.com/spam.ics: RRULE FREQ=SECONDLY repeats more "
                 "often than hourly: ignored"
             ],
+            _SAMPLE_NEEDS,
         )
     if kind == "sales_meeting":
         return sales_meeting_context(policy, blocks[2])
@@ -440,13 +483,15 @@ def preview_context(
     kind: str,
     bookings: Sequence[Block],
     rep: str | None = None,
+    needs: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """The context `kind` would have if it were sent now, ignoring due times (`coachd preview`).
 
     agenda: the rep's next one-on-one among `bookings` (the first rep when `rep` is None), or
     a 30-minute placeholder tomorrow at the same time when none is booked. digest: today's
     window even when empty. sales_meeting: the next sales meeting, or a placeholder with the
-    first topic. Raises KeyError for an unknown kind, ValueError for an unknown rep.
+    first topic. `needs` (planner.blocks.NeedsYou) go into the summary and the digest.
+    Raises KeyError for an unknown kind, ValueError for an unknown rep.
     """
     blocks = list({b.key: b for b in bookings}.values())
     ahead = sorted((b for b in blocks if b.start > now), key=lambda b: b.start)
@@ -462,7 +507,9 @@ def preview_context(
             )
         return agenda_context(policy, snapshot, now, block, blocks)
     if kind == "summary":
-        return summary_context(policy, snapshot, summary_due(policy, now), blocks)
+        return summary_context(
+            policy, snapshot, summary_due(policy, now), blocks, needs_rows(needs)
+        )
     if kind == "digest":
         tz = policy.manager.tz
         due = local_dt(now.astimezone(tz).date(), policy.email.digest.time, tz)
@@ -472,7 +519,8 @@ def preview_context(
             for d in snapshot.decisions.values()
             if d.action in _REPORTED and since <= d.decided_at < due
         ]
-        return digest_context(policy, news, since, due)
+        skipped = sorted(w for w, at in snapshot.skipped.items() if since <= at < due)
+        return digest_context(policy, news, since, due, skipped, needs_rows(needs))
     if kind == "sales_meeting":
         meeting = next((b for b in ahead if b.kind == "sales_meeting"), None)
         if meeting is None:

@@ -15,6 +15,7 @@ from planner.timeutil import Interval
 
 PartStat = Literal["accepted", "declined", "tentative", "needsAction"]
 EventType = Literal["default", "focusTime", "outOfOffice", "workingLocation"]
+AttendeeRole = Literal["required", "optional", "resource"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Attendee:
     name: str = ""
     status: PartStat = "needsAction"
     organizer: bool = False
+    role: AttendeeRole = "required"  # a resource is a room or equipment, not a person
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class BookingRecord:
 
     status: `booked` (written and confirmed), `pending` (intent recorded, write not confirmed),
     `deleted` (someone deleted it; coachd noticed), `cancelled` (coachd removed it).
+    `person_moved`: a person moved it since coachd placed it, so coachd never moves it again.
     """
 
     key: str
@@ -123,6 +126,7 @@ class BookingRecord:
     rep: str | None
     start: datetime
     end: datetime
+    person_moved: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,3 +168,6 @@ class Snapshot:
     last_event_count: int | None = None
     # Outside objects the reader skips (warning -> when first seen), for the digest.
     skipped: Mapping[str, datetime] = field(default_factory=dict)
+    # whether a rep's busy time includes their copy of coachd's invitations (Google's
+    # free/busy does; the local backend writes no copies)
+    rep_busy_shows_invites: bool = False

@@ -58,6 +58,20 @@ class Period:
         return Interval(local_dt(self.first, time(0), tz), local_dt(self.end, time(0), tz))
 
 
+def parse_period(label: str) -> Period | None:
+    """The Period a label names (`2026-W49`, `2026-W49+2w`), or None for anything else."""
+    base, _, suffix = label.partition("+")
+    try:
+        year, week = base.split("-W")
+        first = date.fromisocalendar(int(year), int(week), 1)
+        weeks = int(suffix[:-1]) if suffix else 1
+    except ValueError:
+        return None
+    if suffix and not suffix.endswith("w"):
+        return None
+    return Period(first, max(1, weeks))
+
+
 def period_of(d: date, weeks: int) -> Period:
     """The aligned period of `weeks` weeks that holds day d."""
     index = (week_monday(d) - EPOCH).days // 7 // weeks

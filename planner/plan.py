@@ -52,10 +52,12 @@ def plan(policy: Policy, snapshot: Snapshot, now: datetime, *, force: bool = Fal
             return [Hold(reason)]
     coaching, triage = _coaching_and_triage(policy, snapshot, now)
     emails = [
-        *plan_emails(policy, snapshot, now, coaching.blocks),
+        *plan_emails(policy, snapshot, now, coaching.blocks, coaching.needs),
         *plan_leadership_report(policy, snapshot, now),
     ]
-    notices = [Notice(r) for r in (*coaching.skipped, *coaching.conflicts)]
+    # every skip is also a NeedsYou (planner.coaching): one Notice each, marked for status
+    notices = [Notice(n.text(), needs_you=n.what, options=n.options) for n in coaching.needs]
+    notices += [Notice(r) for r in coaching.conflicts]
     return [*coaching.actions, *triage, *emails, *notices]
 
 

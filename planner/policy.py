@@ -13,6 +13,7 @@ from datetime import date, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -111,6 +112,19 @@ def _day(v: Any) -> date:
     raise ValueError(f"must be a date written YYYY-MM-DD (got {v!r})")
 
 
+def _holiday_region(v: Any) -> str:
+    """`US`, or a subdivision like `US-TX`: a region the `holidays` package knows."""
+    if not isinstance(v, str) or not re.fullmatch(r"\s*[A-Za-z]{2,3}(-[A-Za-z0-9]{1,6})?\s*", v):
+        raise ValueError(f"must be a country code like US, or US-TX for a subdivision (got {v!r})")
+    code = v.strip().upper()
+    country, _, sub = code.partition("-")
+    try:
+        holidays.country_holidays(country, subdiv=sub or None)
+    except NotImplementedError as e:
+        raise ValueError(f"unknown holiday region {code!r}: {e}") from None
+    return code
+
+
 def _percent(v: Any) -> float:
     if isinstance(v, bool):
         raise ValueError(f"must be a percentage like 40% (got {v!r})")
@@ -133,6 +147,7 @@ Weekday = Annotated[str, BeforeValidator(_weekday)]
 Email = Annotated[str, BeforeValidator(_email)]
 PersonEmail = Annotated[str, BeforeValidator(_person_email)]
 AddressOrDomain = Annotated[str, BeforeValidator(_address_or_domain)]
+HolidayRegion = Annotated[str, BeforeValidator(_holiday_region)]
 Day = Annotated[date, BeforeValidator(_day)]
 Percent = Annotated[float, BeforeValidator(_percent)]
 
@@ -171,6 +186,10 @@ class Manager(Strict):
     working_hours: Window = Window(start=time(8, 0), end=time(17, 0))
     working_days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
     boss: Email | None = None
+    holidays: HolidayRegion | None = None
+    out_of_office_words: list[str] = Field(
+        default_factory=lambda: ["out of office", "OOO", "vacation", "PTO"]
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -192,8 +211,29 @@ class Manager(Strict):
         return self.email.rsplit("@", 1)[1]
 
 
+class RepOneOnOne(Strict):
+    """A rep's own one-on-one settings, each overriding `coaching.one_on_one` for them.
+
+    `day` and `time` are a preference: used when both are free, else the usual search runs.
+    """
+
+    every: Duration | None = None
+    day: Weekday | None = None
+    time: HHMM | None = None
+    duration: Duration | None = None
+
+    _pos = field_validator("every", "duration")(lambda v: v if v is None else _positive(v))
+
+    @field_validator("every")
+    @classmethod
+    def _cadence(cls, v: timedelta | None) -> timedelta | None:
+        if v is not None and v < timedelta(days=1):
+            raise ValueError(f"must be at least 1 day (got {format_duration(v)})")
+        return v
+
+
 class Rep(Strict):
-    """One sales rep on the manager's team."""
+    """One sales rep on the manager's team. `holidays` defaults to the manager's region."""
 
     name: str
     email: PersonEmail
@@ -201,6 +241,8 @@ class Rep(Strict):
     goals: list[str] = Field(default_factory=list)
     minimums: dict[str, float] = Field(default_factory=dict)
     send_agenda: StrictBool | None = None
+    holidays: HolidayRegion | None = None
+    one_on_one: RepOneOnOne | None = None
     figures: dict[str, float] = Field(default_factory=dict)  # constants for derived KPIs
 
 
@@ -313,6 +355,13 @@ class Standards(Strict):
     coach_out_after: int = Field(default=6, ge=1)
 
 
+class RampMilestone(Strict):
+    """What a new hire should reach by a week of their ramp (shown in their 1:1 agenda)."""
+
+    week: int = Field(ge=1, le=104)
+    goal: str
+
+
 class Coaching(Strict):
     """Which coaching blocks to book, how often and where in the week."""
 
@@ -321,6 +370,7 @@ class Coaching(Strict):
     max_per_day: Duration = timedelta(hours=4)
     slot_step: Duration = timedelta(minutes=15)
     ramp_weeks: int = Field(default=12, ge=0)
+    ramp_milestones: list[RampMilestone] = Field(default_factory=list)
     standards: Standards = Standards()
     one_on_one: OneOnOne = OneOnOne()
     ride_along: RideAlong = RideAlong()
@@ -448,7 +498,7 @@ class SalesMeetingEmail(Strict):
 class EmailSettings(Strict):
     """How coachd sends its emails and when."""
 
-    transport: Literal["maildir", "smtp", "gmail"] = "maildir"
+    transport: Literal["maildir", "smtp", "gmail", "microsoft"] = "maildir"
     sender: Email = Field(default="coachd@localhost.localdomain", alias="from")
     maildir: MaildirSettings = MaildirSettings()
     smtp: SmtpSettings = SmtpSettings()
@@ -485,6 +535,24 @@ def _size(v: Any) -> int:
     return n
 
 
+class MicrosoftSettings(Strict):
+    """Microsoft 365 through Graph: which app registration, and how it signs in.
+
+    `device_code`: one manager signs in once (`coachd auth microsoft`); `client_secret` or
+    `certificate`: app-only access for an organisation; `none`: loopback test servers only.
+    """
+
+    tenant: str = "organizations"
+    client_id: str = ""
+    credentials: Literal["device_code", "client_secret", "certificate", "none"] = "device_code"
+    client_secret: str | None = None
+    certificate: str | None = None
+    certificate_thumbprint: str | None = None
+    token_cache: str = "secrets/microsoft-token-cache.json"
+    authority_host: str = "https://login.microsoftonline.com"
+    api_endpoint: str | None = None
+
+
 class LocalCalendar(Strict):
     """The vdir folder, and the caps on what one outside .ics file may cost a tick."""
 
@@ -501,12 +569,16 @@ class LocalCalendar(Strict):
         return v
 
 
+_LOOPBACK = r"^http://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?/"
+
+
 class CalendarSettings(Strict):
     """Which calendar coachd reads and writes."""
 
-    backend: Literal["local", "google"] = "local"
+    backend: Literal["local", "google", "microsoft"] = "local"
     local: LocalCalendar = LocalCalendar()
     google: GoogleSettings = GoogleSettings()
+    microsoft: MicrosoftSettings = MicrosoftSettings()
 
     @model_validator(mode="after")
     def _no_credentials_only_on_loopback(self) -> CalendarSettings:
@@ -518,6 +590,32 @@ class CalendarSettings(Strict):
                     "google.credentials: none is only allowed with a loopback "
                     "google.api_endpoint (http://127.0.0.1:PORT/...)"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _microsoft_credentials_complete(self) -> CalendarSettings:
+        m = self.microsoft
+        if self.backend != "microsoft":
+            return self
+        if m.credentials == "none":
+            if not re.match(_LOOPBACK, m.api_endpoint or ""):
+                raise ValueError(
+                    "microsoft.credentials: none is only allowed with a loopback "
+                    "microsoft.api_endpoint (http://127.0.0.1:PORT/...)"
+                )
+            return self
+        if not m.client_id:
+            raise ValueError("microsoft.client_id is required (the app registration's ID)")
+        if m.credentials == "client_secret" and not m.client_secret:
+            raise ValueError(
+                "microsoft.credentials: client_secret needs microsoft.client_secret "
+                "(write it as ${ENV_VAR}, never the secret itself)"
+            )
+        if m.credentials == "certificate" and not (m.certificate and m.certificate_thumbprint):
+            raise ValueError(
+                "microsoft.credentials: certificate needs microsoft.certificate (a PEM file "
+                "with the private key) and microsoft.certificate_thumbprint"
+            )
         return self
 
 

@@ -116,6 +116,7 @@ def adopt(ex: Existing, tz: ZoneInfo) -> list[Remember]:
         if tag is None or ev.end <= ex.now:
             continue
         rec = ex.records.get(key)
+        moved = rec.person_moved if rec is not None else False
         if rec is None:
             why = (
                 "found in the calendar but not in coachd's memory (a write whose outcome was lost)"
@@ -130,6 +131,7 @@ def adopt(ex: Existing, tz: ZoneInfo) -> list[Remember]:
             loc = ev.start.astimezone(tz)
             when = f"{loc:%a} {loc.day} {loc:%b %H:%M}"
             why = f"someone moved it to {when}; coachd leaves it where they put it"
+            moved = True
         else:
             continue
         out.append(
@@ -143,6 +145,7 @@ def adopt(ex: Existing, tz: ZoneInfo) -> list[Remember]:
                 start=ev.start,
                 end=ev.end,
                 reason=why,
+                person_moved=moved,
             )
         )
     return out
@@ -165,6 +168,7 @@ def remember_deleted(rec: BookingRecord, reason: str) -> Remember:
         start=rec.start,
         end=rec.end,
         reason=reason,
+        person_moved=rec.person_moved,
     )
 
 

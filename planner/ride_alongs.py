@@ -6,7 +6,9 @@ Rotation, per ISO week in the horizon, at most `per_week` ride-alongs:
   longest of all;
 - a rep is due when at least `every` weeks (`new_hire_every` during their ramp) separate the
   week of their last ride-along from this week;
-- due reps go longest-waiting first, ties by name, then email, so the choice is deterministic.
+- due reps go new hires (in their ramp) first, then longest-waiting first, ties by name, then
+  email, so the choice is deterministic; a new hire's first ride-along comes in their first
+  week, and `new_hire_every` is honoured during the ramp.
 
 A half day is the first four hours of the working day, or else the last four; a full day is
 the working day. Never on a day with the weekly sales meeting. The rep must be free throughout.
@@ -114,7 +116,14 @@ def plan_ride_alongs(ctx: Ctx, sales_days: set[date]) -> None:
             if rep is not None:
                 order.append(rep)
         due = [r for r in ctx.policy.team if r not in order and _due(ctx, r, last, monday)]
-        due.sort(key=lambda r: (last.get(r.email, date.min), r.name, r.email))
+        due.sort(
+            key=lambda r: (
+                ramp_week(r, monday, ctx.policy.coaching.ramp_weeks) is None,
+                last.get(r.email, date.min),
+                r.name,
+                r.email,
+            )
+        )
         for rep in order + due:
             if len(in_week) >= cfg.per_week:
                 break

@@ -166,14 +166,15 @@ class Board:
         slots: Iterable[Interval],
         rep: str | None,
         allowed: Callable[[Interval], bool],
-        memo: Hashable,
+        memo: Hashable | None,
     ) -> Interval | None:
         """The first slot that is allowed, free for the manager and (if given) the rep.
 
         Time only ever fills up during a run, so a slot list (named by `memo`) in which the
-        manager had no room once never has room again: later calls return at once.
+        manager had no room once never has room again: later calls return at once. A None
+        memo is never remembered (for a search that skips some slots of the list).
         """
-        if memo in self._no_room:
+        if memo is not None and memo in self._no_room:
             return None
         room = False
         for slot in slots:
@@ -182,9 +183,13 @@ class Board:
             room = True
             if rep is None or self.rep_free(rep, slot):
                 return slot
-        if not room:
+        if not room and memo is not None:
             self._no_room.add(memo)
         return None
+
+    def coaching_free(self, iv: Interval) -> bool:
+        """No coachd block (existing or placed in this run) overlaps the span."""
+        return not any_overlap(to_utc(iv), self._coaching)
 
     def load(self, day: date) -> timedelta:
         """Coaching time already on a day (all coachd kinds)."""

@@ -28,6 +28,7 @@ class BusyRead:
     busy: dict[str, list[Interval]]
     errors: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    shows_invites: bool = False  # busy includes their copies of coachd's invitations
 
 
 @dataclass

@@ -276,6 +276,12 @@ def _to_event(
         transparent=str(comp.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT",
         cancelled=str(comp.get("STATUS", "")).upper() == "CANCELLED",
         recurring=recurring,
+        # Outlook marks out-of-office with this busy status; the planner treats it as time off
+        event_type=(
+            "outOfOffice"
+            if str(comp.get("X-MICROSOFT-CDO-BUSYSTATUS", "")).strip().upper() == "OOF"
+            else "default"
+        ),
         tag=decode_tag(comp),
         flagged="X-COACHD-FLAG" in comp,
         sequence=_int(comp.get("SEQUENCE"), 0),

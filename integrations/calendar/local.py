@@ -244,7 +244,12 @@ class LocalCalendar:
                 out.errors[person] = str(e)
                 continue
             out.warnings.extend(got.warnings)
-            blocking = [ev.interval for ev in got.events if ev.blocks_time()]
+            # out of office blocks a person even when their client shows it as free
+            blocking = [
+                ev.interval
+                for ev in got.events
+                if ev.blocks_time() or (ev.event_type == "outOfOffice" and not ev.cancelled)
+            ]
             out.busy[person] = merge(clip(blocking, window))
         return out
 

@@ -223,7 +223,8 @@ class GoogleCalendar:
         At most 50 calendars per call and spans under 90 days; an error for one calendar
         (or one failed call) marks only the people it concerns.
         """
-        result = BusyRead(busy={p: [] for p in people})
+        # Google puts coachd's invitations on the guests' calendars: free/busy shows them
+        result = BusyRead(busy={p: [] for p in people}, shows_invites=True)
         spans: list[Interval] = []
         t = window.start
         while t < window.end:

@@ -705,3 +705,32 @@ def test_a_quiet_folder_is_not_restatted_but_a_new_file_is_seen(tmp_path: Path) 
     second = ics(*vevent("b@x", "DTSTART:20270301T180000Z", "DTEND:20270301T190000Z"))
     write_event_file(folder, "b@x", second)
     assert sorted(e.uid for e in cal.read(OWNER, window).events) == ["a@x", "b@x"]
+
+
+def test_outlook_out_of_office_is_read_as_such_and_blocks_a_rep_even_shown_free(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "calendar"
+    away = vevent(
+        "away1",
+        "SUMMARY:Away",
+        "DTSTART;VALUE=DATE:20270303",
+        "DTEND;VALUE=DATE:20270304",
+        "TRANSP:TRANSPARENT",
+        "X-MICROSOFT-CDO-BUSYSTATUS:OOF",
+    )
+    party = vevent(
+        "free1",
+        "SUMMARY:Lunch and learn",
+        "DTSTART;TZID=America/Chicago:20270304T120000",
+        "DTEND;TZID=America/Chicago:20270304T130000",
+        "TRANSP:TRANSPARENT",
+    )
+    for person in (OWNER, REP):
+        write_event_file(root / person, "away1", ics(*away))
+        write_event_file(root / person, "free1", ics(*party))
+    cal = LocalCalendar(root, TZ, clock=lambda: NOW)
+    types = {e.title: e.event_type for e in cal.read(OWNER, WINDOW).events}
+    assert types == {"Away": "outOfOffice", "Lunch and learn": "default"}
+    busy = cal.busy([REP], WINDOW).busy[REP]
+    assert busy == [Interval(at(3, 0), at(4, 0))]

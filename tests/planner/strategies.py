@@ -21,7 +21,17 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
 
-from planner.actions import Action, Book, Cancel, Decline, Flag, Keep, Remember, SendEmail
+from planner.actions import (
+    Action,
+    Book,
+    Cancel,
+    Decline,
+    Flag,
+    Keep,
+    Move,
+    Remember,
+    SendEmail,
+)
 from planner.model import Attendee, BookingRecord, CoachdTag, Decision, Event, Snapshot
 from planner.periods import snapshot_window
 from planner.policy import Policy, Rule
@@ -90,8 +100,18 @@ def apply(snapshot: Snapshot, actions: Iterable[Action], manager: str = MANAGER)
         elif isinstance(a, Cancel):
             events = [e for e in events if e.id != a.event_id]
             old = bookings.get(a.key)
-            if old:
+            if old and old.event_id == a.event_id:
                 bookings[a.key] = replace(old, status="cancelled")
+        elif isinstance(a, Move):
+            events = [
+                replace(e, start=a.start, end=a.end, sequence=e.sequence + 1)
+                if e.id == a.event_id
+                else e
+                for e in events
+            ]
+            old = bookings.get(a.key)
+            if old and old.event_id == a.event_id:
+                bookings[a.key] = replace(old, start=a.start, end=a.end)
         elif isinstance(a, Remember):
             bookings[a.key] = BookingRecord(
                 key=a.key,
@@ -102,6 +122,7 @@ def apply(snapshot: Snapshot, actions: Iterable[Action], manager: str = MANAGER)
                 rep=a.rep,
                 start=a.start,
                 end=a.end,
+                person_moved=a.person_moved,
             )
         elif isinstance(a, Decline | Flag | Keep):
             if isinstance(a, Decline):

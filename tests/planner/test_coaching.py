@@ -351,9 +351,9 @@ def test_ride_along_rotation_over_eight_weeks() -> None:
         s = apply(s, plan.actions)
         # applying the plan and planning again adds nothing
         assert books(plan_coaching(pol, s, now).actions) == []
-    # never had one -> by name (Ana, Cy, Dee, Ned); nobody due in week 5; then Ned (a new
-    # hire, due every 2 weeks) before the others come round again after 6 weeks
-    assert order == ["ana", "cy", "dee", "ned", "", "ned", "ana", "cy"]
+    # the new hire first and every 2 weeks (new_hire_every) during the ramp; in between, the
+    # others who never had one by name (Ana, Cy, Dee), and Ana again 6 weeks after hers
+    assert order == ["ned", "ana", "ned", "cy", "ned", "dee", "ned", "ana"]
 
 
 # -- the whole plan -----------------------------------------------------------------------

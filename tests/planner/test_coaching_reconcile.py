@@ -172,13 +172,27 @@ def test_past_bookings_of_a_removed_rep_are_left_alone() -> None:
     assert not any(isinstance(a, Cancel) for a in plan_coaching(pol, s, MON).actions)
 
 
-def test_conflict_on_an_existing_block_is_reported_not_moved() -> None:
+def test_conflict_with_an_unprotected_meeting_is_reported_not_moved() -> None:
     pol = policy(ANA, **ONLY_1ON1)
     s, book = first_tick(pol)
-    s = replace(s, events=(*s.events, event(book.start, book.end, "Facilities walkthrough")))
+    walk = event(book.start, book.end, "Facilities walkthrough", organizer="ops@acme.example")
+    s = replace(s, events=(*s.events, walk))
     plan = plan_coaching(pol, s, MON)
     assert plan.actions == []
     assert len(plan.conflicts) == 1 and "Facilities walkthrough" in plan.conflicts[0]
+
+
+def test_clash_with_the_managers_own_meeting_moves_the_block_keeping_its_identity() -> None:
+    pol = policy(ANA, **ONLY_1ON1)
+    s, book = first_tick(pol)
+    own = event(book.start, book.end, "Dentist")  # no organizer: the manager's own
+    s = replace(s, events=(*s.events, own))
+    plan = plan_coaching(pol, s, MON)
+    (move,) = plan.actions
+    assert isinstance(move, Move) and move.event_id == book.event_id and move.key == book.key
+    assert move.start >= book.end and "'Dentist' now overlaps it" in move.reason
+    s = apply(s, plan.actions)
+    assert plan_coaching(pol, s, MON).actions == []
 
 
 def test_old_booked_record_outside_the_window_is_not_judged_deleted() -> None:

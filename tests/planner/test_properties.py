@@ -21,9 +21,9 @@ from strategies import apply, worlds
 from planner.actions import Book, Move
 from planner.coaching import CoachingPlan, plan_coaching
 from planner.model import Snapshot
-from planner.periods import cadence_weeks, period_of
+from planner.periods import cadence_weeks
 from planner.policy import Policy
-from planner.timeutil import WEEKDAYS, Interval
+from planner.timeutil import WEEKDAYS, Interval, days, week_monday
 
 UTC = ZoneInfo("UTC")
 FLEXIBLE = ("one_on_one", "call_review")
@@ -122,20 +122,32 @@ def test_every_rep_gets_a_one_on_one_whenever_a_slot_exists(world: World) -> Non
         sd = rep.start_date
         if sd is not None and 0 <= (today - sd).days < pol.coaching.ramp_weeks * 7:
             weeks = min(weeks, cadence_weeks(cfg.new_hire_every))
-        have = {
-            period_of(b.start.astimezone(tz).date(), weeks)
+        mine = sorted(
+            b.start.astimezone(tz).date()
             for b in plan.blocks
             if b.kind == "one_on_one" and b.rep == rep.email
-        }
-        d = today
-        while d <= last:
-            p = period_of(d, weeks)
-            ok_day = (
-                WEEKDAYS[d.weekday()] in cfg.days
-                and WEEKDAYS[d.weekday()] in pol.manager.working_days
-                and (sd is None or d >= sd)
-            )
-            if ok_day and p not in have and lo < hi:
+        )
+        # "every N weeks" counts from the last one: with no history the first period is
+        # this week's N weeks, each next one starts N weeks after the week of the last one
+        first = week_monday(max(today, sd or today))
+        while first <= last:
+            p_end = first + timedelta(weeks=weeks)
+            got = [b for b in mine if b < p_end]
+            if got:
+                nxt = week_monday(got[-1]) + timedelta(weeks=weeks)
+                first = max(nxt, first + timedelta(weeks=1))
+                mine = [b for b in mine if b > got[-1]]
+                continue
+            tried = False
+            for d in days(max(first, today), min(p_end, last + timedelta(days=1))):
+                ok_day = (
+                    WEEKDAYS[d.weekday()] in cfg.days
+                    and WEEKDAYS[d.weekday()] in pol.manager.working_days
+                    and (sd is None or d >= sd)
+                )
+                if not ok_day or lo >= hi:
+                    continue
+                tried = True
                 wall = datetime.combine(d, lo)
                 while wall.time() < hi and wall.date() == d:
                     start = wall.replace(tzinfo=tz)
@@ -145,10 +157,16 @@ def test_every_rep_gets_a_one_on_one_whenever_a_slot_exists(world: World) -> Non
                     limit = datetime.combine(d, hi).replace(tzinfo=tz).astimezone(UTC)
                     if exists and iv.end <= limit and now < iv.start and iv.end <= end:
                         assert not _slot_is_free(pol, snap, plan, rep.email, iv), (
-                            f"{rep.email} has no 1:1 in {p.label} but {start} was free"
+                            f"{rep.email} has no 1:1 in the {weeks}-week period from {first} "
+                            f"but {start} was free"
                         )
                     wall += step
-            d += timedelta(days=1)
+            if tried and p_end <= last + timedelta(days=1):
+                # no slot in a whole period inside the horizon: the manager hears of it
+                assert any(n.rep == rep.email for n in plan.needs), (
+                    f"{rep.email}: period from {first} missed without a report"
+                )
+            first = p_end
 
 
 @SETTINGS
