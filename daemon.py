@@ -341,6 +341,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kpis(args: argparse.Namespace) -> int:
+    from integrations.kpi.report import format_report, kpi_report, parse_week
+
+    loaded = _load(args)
+    week = parse_week(args.week) if args.week else None
+    report = kpi_report(loaded, clock.now(), week)
+    _out(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0
+
+
 # --- the daemon ----------------------------------------------------------------------------
 
 
@@ -712,6 +722,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="end with the last complete week (default) or the running one",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    at(p, "report")
+    p = add("kpis", cmd_kpis, "the merged KPI figures of a week, each with its source")
+    p.add_argument("--week", help="ISO week (2026-W47) or a date in it; default: last week")
+    p.add_argument("--json", action="store_true")
     at(p, "report")
     return parser
 

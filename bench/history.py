@@ -91,7 +91,9 @@ class Year:
         policy = self.loaded.policy
         self.cal_root = self.loaded.resolve(policy.calendar.local.path)
         self.state_path = self.loaded.resolve(policy.state.path)
-        self.kpi_path = self.loaded.resolve(policy.kpi_source.path)
+        src = policy.kpi_source[0]
+        assert src.type == "csv"
+        self.kpi_path = self.loaded.resolve(src.path)
         self.anchor = START.date() - timedelta(weeks=KPI_HISTORY_WEEKS)
         self.world = c.World([r.email for r in policy.team], anchor=self.anchor)
         self.written: set[date] = set()

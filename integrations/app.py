@@ -18,7 +18,8 @@ from integrations.calendar.base import Calendar
 from integrations.config_file import LoadedConfig
 from integrations.executor import Executor, TickReport
 from integrations.inbox.base import Inbox
-from integrations.kpi_csv import CsvKpiSource
+from integrations.kpi.open import open_sources
+from integrations.kpi.read import Configured
 from integrations.mail.base import Mailer
 from integrations.mail.render import Renderer
 from integrations.snapshot import (
@@ -159,13 +160,8 @@ def open_renderer(loaded: LoadedConfig) -> Renderer:
     return Renderer(loaded.resolve(tdir) if tdir else None)
 
 
-def open_kpis(loaded: LoadedConfig) -> CsvKpiSource:
-    p = loaded.policy
-    return CsvKpiSource(
-        loaded.resolve(p.kpi_source.path),
-        reps={r.email for r in p.team},
-        kpis={k.id for k in p.kpis},
-    )
+def open_kpis(loaded: LoadedConfig) -> list[Configured]:
+    return open_sources(loaded)
 
 
 def state_path(loaded: LoadedConfig) -> Path:
@@ -196,9 +192,11 @@ def read_current(
     inbox: Inbox | None = None,
     *,
     with_busy: bool = True,
+    kv: Any = None,
 ) -> SnapshotRead:
-    """The Snapshot for `now`: the calendar, the KPI file, the notes, the inbox and the state
-    (and the reps' busy times unless `with_busy` is False)."""
+    """The Snapshot for `now`: the calendar, the KPI sources, the notes, the inbox and the
+    state (and the reps' busy times unless `with_busy` is False). `kv` takes the KPI sources'
+    read cache (an OverlayKV in dry runs; default the store)."""
     policy = loaded.policy
     return read_snapshot(
         policy,
@@ -209,6 +207,7 @@ def read_current(
         now=now,
         inbox=inbox,
         with_busy=with_busy,
+        kv=store if kv is None else kv,
     )
 
 
@@ -266,7 +265,7 @@ def run_tick(
     # them fresh, so a quiet tick makes no free/busy request. The cache lives at most
     # busy_cache.MAX_AGE: past that they are read again, so a rep's new meeting on a booked
     # one-on-one is seen (and the block moved) within that time even on a quiet calendar.
-    read = read_current(loaded, store, now, cal, open_inbox(loaded), with_busy=False)
+    read = read_current(loaded, store, now, cal, open_inbox(loaded), with_busy=False, kv=kv)
     reps = [r.email for r in policy.team]
     cached = busy_cache.load(kv, reps, now)
     fresh = False

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from integrations.errors import ConfigError, UserError
+from integrations.kpi.checks import source_checks
 from integrations.yaml_lines import Document, Path_, format_path, read_yaml
 from planner.policy import Policy
 
@@ -99,6 +100,8 @@ def load_policy(path: Path, environ: Mapping[str, str] | None = None) -> LoadedC
             errors.append((line, f"{display}:{line}: {format_path(path_)}: {message}"))
     if policy is not None:
         for path_, message in _cross_checks(policy):
+            if path_[:1] == ("kpi_source",) and isinstance(path_[1], int):
+                path_ = source_key(doc.lines, path_[1], *path_[2:])
             line = _line_for(doc.lines, path_)
             errors.append((line, f"{display}:{line}: {format_path(path_)}: {message}"))
     if errors or policy is None:
@@ -159,12 +162,15 @@ def file_warnings(loaded: LoadedConfig) -> list[str]:
     """Things on disk worth a warning that do not stop coachd (it runs, with less)."""
     p = loaded.policy
     out: list[str] = []
-    kpis = loaded.resolve(p.kpi_source.path)
-    if not kpis.is_file():
-        out.append(
-            f"{loaded.where(('kpi_source', 'path'))}: warning: {kpis} not found; "
-            "summaries and agendas will have no KPI figures until it exists"
-        )
+    for i, src in enumerate(p.kpi_source):
+        if src.type != "csv":
+            continue
+        kpis = loaded.resolve(src.path)
+        if not kpis.is_file():
+            out.append(
+                f"{loaded.where(source_key(loaded.lines, i, 'path'))}: warning: {kpis} not "
+                "found; summaries and agendas will have no KPI figures from it until it exists"
+            )
     notes = loaded.resolve(p.email.notes_dir)
     if not notes.is_dir():
         out.append(
@@ -202,6 +208,7 @@ def _cross_checks(policy: Policy) -> list[tuple[Path_, str]]:
                     f"did you mean {close[0]!r}?" if close else f"KPIs: {', '.join(ids) or 'none'}"
                 )
                 out.append((("team", i, "minimums", kpi_id), f"no KPI with id {kpi_id!r} ({hint})"))
+    out.extend(source_checks(policy))
     m = policy.calendar.microsoft
     mail_only = policy.email.transport == "microsoft" and policy.calendar.backend != "microsoft"
     if mail_only and m.credentials != "none" and not m.client_id:
@@ -212,6 +219,14 @@ def _cross_checks(policy: Policy) -> list[tuple[Path_, str]]:
             )
         )
     return out
+
+
+def source_key(lines: Mapping[Path_, int], i: int, *rest: str | int) -> Path_:
+    """The key path of `kpi_source` item `i`: without the index when it is written as one
+    mapping (the single-source form) or not at all, so messages name the key as written."""
+    if i == 0 and ("kpi_source", 0) not in lines:
+        return ("kpi_source", *rest)
+    return ("kpi_source", i, *rest)
 
 
 # --- line lookup -------------------------------------------------------------------------------
@@ -239,8 +254,8 @@ def _real_path(loc: tuple[int | str, ...], data: Any, err_type: str) -> Path_:
     cur = data
     for i, part in enumerate(loc):
         last = i == len(loc) - 1
-        if part == "[key]":
-            continue
+        if part == "[key]" or (isinstance(cur, dict) and not last and part == cur.get("type")):
+            continue  # a dict key pydantic adds, or the tag of a union told apart by `type`
         in_dict = isinstance(cur, dict) and isinstance(part, str) and part in cur
         in_list = isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur)
         if in_dict or in_list:
@@ -264,6 +279,9 @@ def _translate(err: ErrorDetails, data: Any) -> tuple[Path_, str]:
         return path, _unknown_key(path)
     if kind == "missing":
         return path, "required key is missing"
+    if kind == "union_tag_invalid":
+        key = str(ctx.get("discriminator", "type")).strip("'")
+        return (*path, key), f"must be one of {ctx.get('expected_tags')} (got {ctx.get('tag')!r})"
     if kind == "too_long" and "max_length" in ctx:
         n = int(ctx["max_length"])
         what = "KPIs" if path == ("kpis",) else "items"

@@ -27,8 +27,8 @@ def explain_event(loaded: LoadedConfig, query: str, now: datetime) -> list[str]:
     """
     policy = loaded.policy
     with StateStore.open(state_path(loaded), readonly=True, now=now) as store:
-        calendar = open_calendar(loaded, OverlayKV(store))
-        read = read_current(loaded, store, now, calendar)
+        kv = OverlayKV(store)  # read-only: nothing a read caches is kept
+        read = read_current(loaded, store, now, open_calendar(loaded, kv), kv=kv)
     snapshot = read.snapshot
     found = find_events(snapshot.events, query, now)
     if not found:

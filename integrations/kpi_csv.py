@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from planner.model import KpiRow
@@ -19,6 +20,8 @@ class KpiRead:
 
     rows: list[KpiRow]
     warnings: list[str] = field(default_factory=list)
+    problem: str = ""  # set when the source could not be read at all (its figures are stale)
+    as_of: datetime | None = None  # when the figures were current (a file's mtime)
 
 
 class CsvKpiSource:
@@ -40,8 +43,14 @@ class CsvKpiSource:
             fh = self.path.open(newline="", encoding="utf-8-sig")
         except FileNotFoundError:
             out.warnings.append(f"{self.path}: KPI file not found; no KPI figures this tick")
+            out.problem = "file not found"
+            return out
+        except OSError as e:
+            out.warnings.append(f"{self.path}: cannot read the KPI file: {e.strerror or e}")
+            out.problem = f"cannot read: {e.strerror or e}"
             return out
         with fh:
+            out.as_of = datetime.fromtimestamp(os.fstat(fh.fileno()).st_mtime, UTC)
             reader = csv.reader(fh)
             header = next(reader, None)
             if header is None:
@@ -65,21 +74,29 @@ class CsvKpiSource:
     def _parse(self, row: list[str]) -> tuple[str | None, KpiRow | None]:
         if len(row) < 4:
             return f"expected 4 columns, got {len(row)}", None
-        week_s, rep, kpi, value_s = (c.strip() for c in row[:4])
-        try:
-            d = date.fromisoformat(week_s)
-        except ValueError:
-            return f"week {week_s[:40]!r} is not a date (YYYY-MM-DD)", None
-        rep = rep.lower()
-        if rep not in self.reps:
-            return f"rep {rep[:80]!r} is not on the team", None
-        if kpi not in self.kpis:
-            return f"KPI {kpi[:80]!r} is not in the policy", None
-        try:
-            value = float(value_s.replace(",", "")) if value_s else math.nan
-        except ValueError:
-            return f"value {value_s[:40]!r} is not a number", None
-        if not math.isfinite(value):
-            return f"value {value_s[:40]!r} is not a finite number", None
-        monday = d - timedelta(days=d.weekday())
-        return None, KpiRow(week=monday, rep=rep, kpi=kpi, value=value)
+        return parse_figure(*row[:4], reps=self.reps, kpis=self.kpis)
+
+
+def parse_figure(
+    week_s: str, rep: str, kpi: str, value_s: str, *, reps: set[str], kpis: set[str]
+) -> tuple[str | None, KpiRow | None]:
+    """(problem, row) for one figure given as text: a date in the week, a rep on the team,
+    a KPI in the policy and a finite number (thousands commas allowed; empty is NaN)."""
+    week_s, rep, kpi, value_s = (c.strip() for c in (week_s, rep, kpi, value_s))
+    try:
+        d = date.fromisoformat(week_s)
+    except ValueError:
+        return f"week {week_s[:40]!r} is not a date (YYYY-MM-DD)", None
+    rep = rep.lower()
+    if rep not in reps:
+        return f"rep {rep[:80]!r} is not on the team", None
+    if kpi not in kpis:
+        return f"KPI {kpi[:80]!r} is not in the policy", None
+    try:
+        value = float(value_s.replace(",", "")) if value_s else math.nan
+    except ValueError:
+        return f"value {value_s[:40]!r} is not a number", None
+    if not math.isfinite(value):
+        return f"value {value_s[:40]!r} is not a finite number", None
+    monday = d - timedelta(days=d.weekday())
+    return None, KpiRow(week=monday, rep=rep, kpi=kpi, value=value)

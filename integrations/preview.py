@@ -69,9 +69,8 @@ def render_preview(
         context = _leadership(loaded, now)
     else:
         with StateStore.open(state_path(loaded), readonly=True, now=now) as store:
-            snapshot = read_current(
-                loaded, store, now, open_calendar(loaded, OverlayKV(store))
-            ).snapshot
+            kv = OverlayKV(store)
+            snapshot = read_current(loaded, store, now, open_calendar(loaded, kv), kv=kv).snapshot
         coaching = plan_coaching(p, snapshot, now)
         context = preview_context(
             p,

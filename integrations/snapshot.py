@@ -7,6 +7,7 @@ warning or a `read_errors` entry, never an exception that stops the tick.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -15,9 +16,10 @@ from integrations import skipped
 from integrations.calendar.base import Calendar
 from integrations.errors import CoachdError
 from integrations.inbox.base import Inbox, SeenMessages
-from integrations.kpi_csv import CsvKpiSource
+from integrations.kpi.read import KV, Configured, read_all
 from integrations.notes import open_items
 from integrations.state import StateStore
+from planner.kpi_derive import derive
 from planner.model import Event, Reply, Snapshot
 from planner.periods import snapshot_window
 from planner.policy import Policy
@@ -41,12 +43,13 @@ def read_snapshot(
     policy: Policy,
     *,
     calendar: Calendar,
-    kpis: CsvKpiSource,
+    kpis: Sequence[Configured],
     notes_dir: Path,
     store: StateStore,
     now: datetime,
     inbox: Inbox | None = None,
     with_busy: bool = True,
+    kv: KV | None = None,
 ) -> SnapshotRead:
     """Gather everything the planner needs for one tick.
 
@@ -69,7 +72,7 @@ def read_snapshot(
         log.error("cannot read the manager's calendar: %s", e)
 
     reps = [r.email for r in policy.team]
-    k = kpis.read()
+    k = read_all(kpis, store if kv is None else kv, now)
     warnings.extend(k.warnings)
 
     notes = {r: open_items(notes_dir, r) for r in reps}
@@ -81,7 +84,8 @@ def read_snapshot(
         window=window,
         events=tuple(events),
         rep_busy={},
-        kpis=tuple(k.rows),
+        kpis=tuple(derive(policy, k.rows)),
+        kpi_sources=tuple(k.statuses),
         bookings=store.bookings(),
         decisions=store.decisions(),
         sent=store.sent_keys(),

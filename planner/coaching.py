@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from planner.actions import Book
 from planner.blocks import Block, CoachingAction, CoachingPlan, Ctx, NeedsYou, fmt_when
 from planner.fixed_blocks import plan_call_reviews, plan_huddles, plan_sales_meetings, topic_for
-from planner.kpi import weeks_below_by_rep
+from planner.kpi import stale_kpis, weeks_below_by_rep
 from planner.lifecycle import find_troubles, protected_time, resolve
 from planner.model import BookingRecord, Event, Snapshot
 from planner.one_on_ones import plan_one_on_ones
@@ -173,7 +173,8 @@ def _weeks_below(policy: Policy, snapshot: Snapshot, now: datetime) -> dict[str,
     if not policy.kpis or not snapshot.kpis:
         return {}
     last_done = week_monday(local_day(now, policy.manager.tz)) - timedelta(weeks=1)
-    return weeks_below_by_rep(policy, snapshot.kpis, last_done)
+    stale = stale_kpis(policy, snapshot.kpi_sources)
+    return weeks_below_by_rep(policy, snapshot.kpis, last_done, stale=stale)
 
 
 def _existing_block(ctx: Ctx, ev: Event) -> Block:

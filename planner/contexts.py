@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from planner.audit import audit_context, audit_weeks
-from planner.kpi import Standing, meets, standings
+from planner.kpi import Standing, meets, stale_kpis, standings
 from planner.model import Decision, Snapshot
 from planner.policy import Kpi, Policy, Rep
 from planner.timeutil import iso_week, local_dt, week_monday
@@ -161,12 +161,35 @@ def kpi_row(kpi: Kpi, st: Standing) -> dict[str, Any]:
         "week": fmt_short_day(st.latest_week) if st.latest_week else NO_DATA,
         "minimum": fmt_value(st.minimum, kpi.unit),
         "goal": fmt_value(st.goal, kpi.unit),
-        "status": kpi_status(kpi, st.latest, st.minimum),
+        "status": "stale" if st.stale else kpi_status(kpi, st.latest, st.minimum),
+        "stale": st.stale,
+        "source": st.source,
         "weeks_below": st.weeks_below,
         "trend": trend,
         "direction": _direction(kpi, st.trend),
         "better": _better(kpi, st.trend),
     }
+
+
+def stale_sources(policy: Policy, snapshot: Snapshot, tz: Any) -> list[dict[str, str]]:
+    """The KPI sources that are stale this tick, for the "figures as of ..." lines."""
+    return [
+        {
+            "name": st.name,
+            "kind": st.kind,
+            "as_of": _as_of(st.as_of, tz),
+            "problem": st.problem,
+        }
+        for st in snapshot.kpi_sources
+        if st.stale
+    ]
+
+
+def _as_of(at: datetime | None, tz: Any) -> str:
+    if at is None:
+        return "never read"
+    local = at.astimezone(tz)
+    return f"{fmt_day(local.date())} {fmt_time(local)}"
 
 
 def _rep_rows(policy: Policy, sts: Iterable[Standing]) -> list[dict[str, Any]]:
@@ -298,7 +321,8 @@ def agenda_context(
     tz = policy.manager.tz
     meeting_day = block.start.astimezone(tz).date()
     up_to = last_complete_week(meeting_day)
-    sts = standings(policy, snapshot.kpis, up_to).get(rep_email, [])
+    stale = stale_kpis(policy, snapshot.kpi_sources)
+    sts = standings(policy, snapshot.kpis, up_to, stale=stale).get(rep_email, [])
     kpis = _rep_rows(policy, sts)
     focus = [k for k in kpis if k["status"] == "below"]
     weeks = [st.latest_week for st in sts if st.latest_week is not None]
@@ -309,6 +333,7 @@ def agenda_context(
         "meeting": meeting(policy, block.start, block.end),
         "period": f"week of {fmt_day(max(weeks))}" if weeks else None,
         "kpis": kpis,
+        "stale_sources": stale_sources(policy, snapshot, tz) if stale else [],
         "focus": focus,
         "goals": list(rep.goals) if rep else [],
         "action_items": list(snapshot.notes.get(rep_email, ())),
@@ -354,7 +379,7 @@ def summary_context(
     tz = policy.manager.tz
     day = due.astimezone(tz).date()
     up_to = last_complete_week(day)
-    all_st = standings(policy, snapshot.kpis, up_to)
+    all_st = standings(policy, snapshot.kpis, up_to, stale=stale_kpis(policy, snapshot.kpi_sources))
     std = policy.coaching.standards
     rows: list[dict[str, Any]] = []
     below: list[dict[str, Any]] = []
@@ -408,6 +433,7 @@ def summary_context(
             for k in policy.kpis
         ],
         "rows": rows,
+        "stale_sources": stale_sources(policy, snapshot, tz),
         "below": below,
         "coach_up": coach_up,
         "coach_out": coach_out,

@@ -93,6 +93,20 @@ class KpiRow:
     rep: str
     kpi: str
     value: float
+    source: str = ""  # the kpi_source name it came from
+    as_of: datetime | None = None  # when that source last read it successfully
+
+
+@dataclass(frozen=True)
+class KpiSourceStatus:
+    """How one KPI source fared this tick: when it last read successfully and whether its
+    figures are stale (the read failed, or the last good read is older than `max_age`)."""
+
+    name: str
+    kind: str
+    as_of: datetime | None
+    stale: bool
+    problem: str = ""
 
 
 @dataclass(frozen=True)
@@ -165,6 +179,7 @@ class Snapshot:
     events: tuple[Event, ...] = ()
     rep_busy: Mapping[str, tuple[Interval, ...]] = field(default_factory=dict)
     kpis: tuple[KpiRow, ...] = ()
+    kpi_sources: tuple[KpiSourceStatus, ...] = ()
     bookings: Mapping[str, BookingRecord] = field(default_factory=dict)
     decisions: Mapping[str, Decision] = field(default_factory=dict)
     sent: frozenset[str] = frozenset()

@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from planner.kpi_sources import CsvSource, KpiSources, SheetsSource
 from planner.timeutil import WEEKDAYS, format_duration, parse_duration, parse_hhmm
 
 MAX_KPIS = 7
@@ -242,6 +243,16 @@ class Rep(Strict):
     send_agenda: StrictBool | None = None
     holidays: HolidayRegion | None = None
     one_on_one: RepOneOnOne | None = None
+    figures: dict[str, float] = Field(default_factory=dict)  # constants for derived KPIs
+
+
+class Derived(Strict):
+    """A KPI computed as `scale * numerator / (denominator - less)` (see planner.kpi_derive)."""
+
+    numerator: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    denominator: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    less: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")] | None = None
+    scale: float = 1.0
 
 
 class Kpi(Strict):
@@ -253,6 +264,7 @@ class Kpi(Strict):
     higher_is_better: StrictBool = True
     minimum: float
     goal: float
+    derived: Derived | None = None
 
     @model_validator(mode="after")
     def _goal_beyond_minimum(self) -> Kpi:
@@ -579,13 +591,6 @@ class Triage(Strict):
         return self
 
 
-class KpiSource(Strict):
-    """Where weekly KPI figures come from: a CSV of `week,rep,kpi,value`."""
-
-    type: Literal["csv"] = "csv"
-    path: str = "kpis.csv"
-
-
 class MaildirSettings(Strict):
     path: str = "outbox"
 
@@ -812,6 +817,10 @@ class DaemonSettings(Strict):
         return v
 
 
+def _default_sources() -> list[CsvSource | SheetsSource]:
+    return [CsvSource()]
+
+
 class Policy(Strict):
     """The whole of config.yaml."""
 
@@ -820,7 +829,7 @@ class Policy(Strict):
     kpis: list[Kpi] = Field(default_factory=list, max_length=MAX_KPIS)
     coaching: Coaching = Coaching()
     triage: Triage = Triage()
-    kpi_source: KpiSource = KpiSource()
+    kpi_source: KpiSources = Field(default_factory=_default_sources)
     email: EmailSettings = EmailSettings()
     inbox: InboxSettings = InboxSettings()
     calendar: CalendarSettings = CalendarSettings()

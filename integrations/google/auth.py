@@ -42,14 +42,18 @@ SCOPE_EVENTS = "https://www.googleapis.com/auth/calendar.events"
 # freebusy.query is not covered by calendar.events: it needs its own scope.
 SCOPE_FREEBUSY = "https://www.googleapis.com/auth/calendar.freebusy"
 SCOPE_GMAIL_SEND = "https://www.googleapis.com/auth/gmail.send"
+SCOPE_SHEETS_READONLY = "https://www.googleapis.com/auth/spreadsheets.readonly"
 
 
 def scopes_for(policy: Policy) -> list[str]:
     """The OAuth scopes this policy needs: calendar events and free/busy, plus gmail.send
-    when email goes out through Gmail."""
+    when email goes out through Gmail, plus spreadsheets.readonly only when a KPI source is
+    a Google Sheet."""
     scopes = [SCOPE_EVENTS, SCOPE_FREEBUSY]
     if policy.email.transport == "gmail":
         scopes.append(SCOPE_GMAIL_SEND)
+    if any(s.type == "google_sheets" for s in policy.kpi_source):
+        scopes.append(SCOPE_SHEETS_READONLY)
     return scopes
 
 

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_ROOT = "https://www.googleapis.com/"
 GMAIL_DEFAULT_ROOT = "https://gmail.googleapis.com/"
+SHEETS_DEFAULT_ROOT = "https://sheets.googleapis.com/"
 CALENDAR_SERVICE_PATH = "calendar/v3/"
 CALENDAR_BATCH_PATH = "batch/calendar/v3"
 DEFAULT_TIMEOUT = 30.0  # a write (a batch of up to 50) may take a while on Google's side
@@ -166,6 +167,12 @@ class Connection:
     def gmail(self) -> Any:
         """The Gmail v1 service."""
         return self._build("gmail", "v1", self.gmail_endpoint)
+
+    def sheets(self) -> Any:
+        """The Sheets v4 service (same root as Gmail: the configured proxy or Google's)."""
+        return self._build(
+            "sheets", "v4", api_root(self.endpoint) if self.endpoint else SHEETS_DEFAULT_ROOT
+        )
 
     def new_batch(self, callback: Callable[[str, Any, Exception | None], None]) -> Any:
         """An empty Calendar batch aimed at the configured endpoint."""

@@ -1,0 +1,1 @@
+"""KPI sources: CSV files and Google Sheets, read, cached, merged and timestamped."""
