@@ -118,10 +118,15 @@ def test_every_rep_gets_a_one_on_one_whenever_a_slot_exists(world: World) -> Non
     hi = min(cfg.window.end, pol.manager.working_hours.end)
     step = pol.coaching.slot_step
     for rep in pol.team:
-        weeks = cadence_weeks(cfg.every)
         sd = rep.start_date
-        if sd is not None and 0 <= (today - sd).days < pol.coaching.ramp_weeks * 7:
-            weeks = min(weeks, cadence_weeks(cfg.new_hire_every))
+
+        def cadence_on(d: date, sd: date | None = sd) -> int:
+            # the new-hire cadence applies to the periods that start while the rep ramps
+            weeks = cadence_weeks(cfg.every)
+            if sd is not None and 0 <= (d - sd).days < pol.coaching.ramp_weeks * 7:
+                weeks = min(weeks, cadence_weeks(cfg.new_hire_every))
+            return weeks
+
         mine = sorted(
             b.start.astimezone(tz).date()
             for b in plan.blocks
@@ -131,6 +136,7 @@ def test_every_rep_gets_a_one_on_one_whenever_a_slot_exists(world: World) -> Non
         # this week's N weeks, each next one starts N weeks after the week of the last one
         first = week_monday(max(today, sd or today))
         while first <= last:
+            weeks = cadence_on(max(first, today))
             p_end = first + timedelta(weeks=weeks)
             got = [b for b in mine if b < p_end]
             if got:
