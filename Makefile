@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO   ?= demo
 
-.PHONY: demo test test-instants test-slow test-packaging lint bench clean chromium
+.PHONY: demo test test-instants test-slow test-packaging lint bench clean test-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,19 +22,23 @@ demo: $(STAMP)
 
 ## test: set up, then lint, type-check and run the test suite, then rerun the tests that
 ## plan on the demo at the instants in tests/instants.txt (DST days, week 53, a leap day ...)
-test: $(STAMP) lint chromium
+test: $(STAMP) lint test-deps
 	$(BIN)/python -m pytest
 	$(BIN)/python tests/run_at_instants.py
 
 test-instants: $(STAMP)
 	$(BIN)/python tests/run_at_instants.py
 
-# Headless Chromium measures the emails' rendered width; installed from Debian when we are
-# root with apt, else the width test skips (and says so).
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
-	  && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
-	  || echo "note: chromium is not installed; the email width test will skip"
+# The outside programs the tests start, from Debian when we are root with apt: headless
+# Chromium measures the emails' rendered width, Dovecot serves IMAP on loopback for the
+# inbox. Without them those tests skip (and say so).
+test-deps:
+	@command -v chromium >/dev/null 2>&1 && [ -x /usr/sbin/dovecot ] || { [ "$$(id -u)" = 0 ] \
+	  && command -v apt-get >/dev/null 2>&1 && apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	     dovecot-imapd >/dev/null; } \
+	  || echo "note: chromium or dovecot is not installed; the tests that need them will skip"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

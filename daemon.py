@@ -725,7 +725,7 @@ def build_parser() -> argparse.ArgumentParser:
     at(p, "report")
     p = add("kpis", cmd_kpis, "the merged KPI figures of a week, each with its source")
     p.add_argument("--week", help="ISO week (2026-W47) or a date in it; default: last week")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="the figures and sources as JSON")
     at(p, "report")
     return parser
 
