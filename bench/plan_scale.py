@@ -26,7 +26,7 @@ from functools import partial
 
 import _common as c  # puts the repository root on sys.path, before first-party imports
 
-from planner.actions import Action, Book, Decline, Flag, Keep, Notice, SendEmail
+from planner.actions import Action, Book, Decline, Flag, Keep, Move, Notice, SendEmail
 from planner.model import Attendee, BookingRecord, CoachdTag, Decision, Event, Snapshot
 from planner.periods import snapshot_window
 from planner.plan import plan
@@ -104,6 +104,18 @@ def applied(snapshot: Snapshot, actions: list[Action]) -> Snapshot:
             for rep in a.attendees:  # the invitation lands in the rep's calendar too
                 if rep in busy and a.busy:
                     busy[rep].append(Interval(a.start, a.end))
+        elif isinstance(a, Move):
+            i = by_id.get(a.event_id)
+            if i is not None:
+                old = events[i]
+                events[i] = replace(old, start=a.start, end=a.end, sequence=old.sequence + 1)
+                for rep in (x.email for x in old.attendees):  # the guests' copies move too
+                    if rep in busy:
+                        busy[rep] = [iv for iv in busy[rep] if iv != Interval(old.start, old.end)]
+                        busy[rep].append(Interval(a.start, a.end))
+            rec = bookings.get(a.key)
+            if rec is not None:
+                bookings[a.key] = replace(rec, start=a.start, end=a.end)
         elif isinstance(a, Decline | Flag | Keep):
             if isinstance(a, Decline):
                 what = "delegate" if a.delegate_to else "decline"
@@ -136,6 +148,9 @@ def applied(snapshot: Snapshot, actions: list[Action]) -> Snapshot:
         decisions=decisions,
         sent=frozenset(sent),
         last_event_count=len(snapshot.events),
+        # the reps' busy times include their copies of coachd's invitations (added above),
+        # as Google's free/busy does: the planner must not read those as clashes
+        rep_busy_shows_invites=True,
     )
 
 
