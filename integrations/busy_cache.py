@@ -1,28 +1,22 @@
 """The reps' last busy times, kept in the state so a quiet tick needs no free/busy request.
 
-A tick plans first with these cached busy times (or, without a usable cache, with every rep
-free). Only when that plan books or moves something does the shell read the busy times
-afresh and plan again; so a booking is never placed on cached data, and a stale cache can
-only cost a request, never a clash. The cache is used for at most `MAX_AGE`: a rep's
-meeting cancelled meanwhile frees time that coachd notices within that hour.
+A tick plans first with these cached busy times; without a usable one (missing, damaged or
+older than `MAX_AGE`) it reads them before planning. Only when a plan made on the cache books
+or moves something does the shell read the busy times afresh and plan again; so a booking
+is never placed on cached data, and a stale cache can only cost a request, never a clash.
+Within `MAX_AGE` a rep's new or cancelled meeting is noticed (and a booked one-on-one moved).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
 
+from integrations.kv import KeyValue
 from planner.timeutil import Interval
 
 KEY = "busy:cache"
 MAX_AGE = timedelta(hours=1)
-
-
-class KeyValue(Protocol):
-    def get(self, key: str, default: Any = None) -> Any: ...
-
-    def put(self, key: str, value: Any) -> None: ...
 
 
 def load(

@@ -16,7 +16,8 @@ from integrations import skipped
 from integrations.calendar.base import Calendar
 from integrations.errors import CoachdError
 from integrations.inbox.base import Inbox, SeenMessages
-from integrations.kpi.read import KV, Configured, read_all
+from integrations.kpi.read import Configured, read_all
+from integrations.kv import KeyValue
 from integrations.notes import open_items
 from integrations.state import StateStore
 from planner.kpi_derive import derive
@@ -49,7 +50,7 @@ def read_snapshot(
     now: datetime,
     inbox: Inbox | None = None,
     with_busy: bool = True,
-    kv: KV | None = None,
+    kv: KeyValue | None = None,
 ) -> SnapshotRead:
     """Gather everything the planner needs for one tick.
 

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from planner.timeutil import Interval
@@ -22,14 +22,6 @@ from planner.timeutil import Interval
 log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1
-
-
-class KeyValue(Protocol):
-    """What the state store offers this package: JSON-ready values under string keys."""
-
-    def get(self, key: str, default: Any = None) -> Any: ...
-
-    def put(self, key: str, value: Any) -> None: ...
 
 
 def cache_key(owner: str, calendar_id: str) -> str:

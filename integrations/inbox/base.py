@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
+
+from integrations.kv import KeyValue
 
 __all__ = ["InboundMessage", "Inbox", "InboxRead", "SeenMessages"]
 
@@ -43,11 +45,6 @@ class Inbox(Protocol):
         ...
 
 
-class KV(Protocol):
-    def get(self, key: str, default: Any = None) -> Any: ...
-    def put(self, key: str, value: Any) -> None: ...
-
-
 class SeenMessages:
     """Message-IDs already handled, per use (`namespace`), kept in the state store.
 
@@ -55,7 +52,7 @@ class SeenMessages:
     inbox look-back, so a message listed again is still recognised.
     """
 
-    def __init__(self, kv: KV, namespace: str, keep: timedelta = timedelta(days=60)) -> None:
+    def __init__(self, kv: KeyValue, namespace: str, keep: timedelta = timedelta(days=60)) -> None:
         self.kv = kv
         self.key = f"inbox:seen:{namespace}"
         self.keep = keep

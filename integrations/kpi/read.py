@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from integrations.errors import CoachdError
 from integrations.kpi_csv import KpiRead
+from integrations.kv import KeyValue
 from planner.kpi_sources import CsvSource, SheetsSource, feeds, source_names
 from planner.model import KpiRow, KpiSourceStatus
 
@@ -28,11 +29,6 @@ CACHE_PREFIX = "kpi_cache:"
 
 class Reader(Protocol):
     def read(self) -> KpiRead: ...
-
-
-class KV(Protocol):
-    def get(self, key: str, default: Any = None) -> Any: ...
-    def put(self, key: str, value: Any) -> None: ...
 
 
 @dataclass
@@ -64,7 +60,7 @@ def configured(
     ]
 
 
-def read_all(sources: Sequence[Configured], kv: KV, now: datetime) -> MergedKpis:
+def read_all(sources: Sequence[Configured], kv: KeyValue, now: datetime) -> MergedKpis:
     """Read (or reuse) every source and merge. Never raises for one failing source."""
     merged: dict[tuple[date, str, str], KpiRow] = {}
     statuses: list[KpiSourceStatus] = []
@@ -90,7 +86,7 @@ def read_all(sources: Sequence[Configured], kv: KV, now: datetime) -> MergedKpis
 
 
 def _read_one(
-    src: Configured, kv: KV, now: datetime
+    src: Configured, kv: KeyValue, now: datetime
 ) -> tuple[list[KpiRow], datetime | None, str, list[str]]:
     """(rows, as_of, problem, warnings) for one source."""
     if src.config.type == "csv":

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from integrations.calendar.base import BusyRead, CalendarRead, CalendarWrite, WriteOutcome
 from integrations.errors import CoachdError, RemoteError, TransientError
 from integrations.google.retry import Backoff
-from integrations.google.sync import KeyValue
+from integrations.kv import KeyValue
 from integrations.microsoft import retry, serializer
 from integrations.microsoft.batch import BatchRunner, Part, Result
 from integrations.microsoft.client import DEFAULT_TIMEOUT, GraphClient, GraphError

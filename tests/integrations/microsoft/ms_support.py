@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from fake_graph import FakeGraph
 
 from integrations.google.retry import Backoff
-from integrations.google.sync import KeyValue
+from integrations.kv import KeyValue
 from integrations.microsoft.calendar import MicrosoftCalendar, open_microsoft_calendar
 from planner.actions import Book
 from planner.ids import booking_key, event_id
