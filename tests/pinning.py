@@ -10,7 +10,6 @@ tests that plan on the demo (marked `instant`) at each instant in tests/instants
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,14 +22,6 @@ CHICAGO = ZoneInfo("America/Chicago")
 DEFAULT_AT = "2026-11-30T06:00:00-06:00"
 PINNED = clock.parse_at(os.environ.get("COACHD_TEST_AT") or DEFAULT_AT, CHICAGO).astimezone(CHICAGO)
 PINNED_ISO = PINNED.isoformat()
-
-
-def free_port() -> int:
-    """A port that was free a moment ago (binding to port 0 and releasing it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def coachd_argv(*args: str) -> list[str]:
