@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from planner.kpi_sources import CsvSource, KpiSources, SheetsSource
+from planner.kpi_sources import AnySource, CsvSource, KpiSources
 from planner.timeutil import WEEKDAYS, format_duration, parse_duration, parse_hhmm
 
 MAX_KPIS = 7
@@ -817,7 +817,7 @@ class DaemonSettings(Strict):
         return v
 
 
-def _default_sources() -> list[CsvSource | SheetsSource]:
+def _default_sources() -> list[AnySource]:
     return [CsvSource()]
 
 
