@@ -101,8 +101,9 @@ class HubSpotKpiSource:
             except Urllib3Error as e:
                 raise OSError(f"{type(e).__name__}: {e}") from e
             except Exception as e:
-                status = getattr(e, "status", None)
-                if type(e).__name__.endswith("ApiException") and isinstance(status, int):
+                status = getattr(e, "status", None)  # each API package has its own class
+                is_api = any(c.__name__ == "ApiException" for c in type(e).__mro__)
+                if is_api and isinstance(status, int):
                     raise HttpStatusError(
                         status, _message(getattr(e, "body", None)), retry_after=_ra(e)
                     ) from e
