@@ -125,7 +125,7 @@ def test_429_and_5xx_are_retried_then_given_up(fake: FakeHubSpot) -> None:
     got = reader(fake, ["alex@example.com"]).read_weeks([WEEK], TZ)
     assert len(got.rows) == 2 and fake.paths[:3] == ["GET /crm/v3/owners/"] * 3
     fake.fail(503, times=3)
-    with pytest.raises(TransientError, match="HTTP 503.*gave up after 3 attempts"):
+    with pytest.raises(TransientError, match=r"HTTP 503.*gave up after 3 attempts"):
         reader(fake, ["alex@example.com"]).read_weeks([WEEK], TZ)
 
 
