@@ -192,6 +192,17 @@ def _as_list(v: Any) -> Any:
 KpiSources = Annotated[list[KpiSource], BeforeValidator(_as_list), Field(min_length=1)]
 
 
+class PeriodFigure(BaseModel):
+    """A per-rep constant for a longer period (`team[].figures`, e.g. a monthly quota):
+    `{amount: 100000, per: month}`. Derived KPIs, which are weekly, use the week's share:
+    each day of the week counts amount / (days in its month, quarter or year)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    amount: float = Field(ge=0, allow_inf_nan=False)
+    per: Literal["week", "month", "quarter", "year"]
+
+
 def source_names(sources: list[AnySource]) -> list[str]:
     """The name each source goes by in summaries and `coachd kpis`: its `name`, else its
     type, numbered by position (`csv2`) when that type appears more than once."""

@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from planner.kpi_sources import AnySource, CsvSource, KpiSources
+from planner.kpi_sources import AnySource, CsvSource, KpiSources, PeriodFigure
 from planner.timeutil import WEEKDAYS, format_duration, parse_duration, parse_hhmm
 
 MAX_KPIS = 7
@@ -243,7 +243,8 @@ class Rep(Strict):
     send_agenda: StrictBool | None = None
     holidays: HolidayRegion | None = None
     one_on_one: RepOneOnOne | None = None
-    figures: dict[str, float] = Field(default_factory=dict)  # constants for derived KPIs
+    # constants for derived KPIs: a weekly number, or {amount, per: month|quarter|year}
+    figures: dict[str, float | PeriodFigure] = Field(default_factory=dict)
 
 
 class Derived(Strict):
