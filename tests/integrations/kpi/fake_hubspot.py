@@ -59,6 +59,9 @@ class FakeHubSpot:
         return f"https://127.0.0.1:{self._server.server_address[1]}"
 
     def owner_page(self, query: dict[str, list[str]]) -> tuple[int, Any]:
+        if any(len(v) > 1 for v in query.values()):
+            self.violations.append(f"a query parameter sent twice: {query}")
+            return 400, {"status": "error", "category": "VALIDATION_ERROR"}
         email = query.get("email", [""])[0]
         found = [
             {"id": oid, "email": e, "type": "PERSON", "archived": False}

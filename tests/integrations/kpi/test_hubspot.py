@@ -138,3 +138,10 @@ def test_a_wrong_or_missing_token(fake: FakeHubSpot) -> None:
     r.env = {"HS_TOKEN": "pat-na1-wrong"}
     with pytest.raises(RemoteError, match="HTTP 401"):
         r.read_weeks([WEEK], TZ)
+
+
+def test_a_hostile_email_stays_one_query_value(fake: FakeHubSpot) -> None:
+    hostile = "eve@example.com&email=alex@example.com"
+    got = reader(fake, [hostile]).read_weeks([WEEK], TZ)
+    assert got.rows == []  # not Alex's figures
+    assert "no HubSpot owner" in got.warnings[0]
