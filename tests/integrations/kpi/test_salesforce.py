@@ -374,3 +374,65 @@ def test_config_refuses_unsafe_placeholders(tmp_path: Path) -> None:
         ":16: kpi_source[0].queries.closed_wno: no KPI with id 'closed_wno' "
         "(did you mean 'closed_won'?)"
     ]
+
+
+def test_coachd_kpis_reads_salesforce_end_to_end(
+    fake: FakeSalesforce,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The whole wiring: config → open_sources → weekly read → derived → `coachd kpis`,
+    with a monthly quota (November: 60000 a month is 14000 a week)."""
+    from daemon import main
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake.cert[0]))  # trust the fake, as deployed
+    fake.answer = sums({("alex@example.com", "2026-11-23"): 41000.0})
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        textwrap.dedent(
+            f"""\
+            manager: {{name: Dana Reyes, email: dana@example.com, timezone: America/Chicago}}
+            team:
+              - name: Alex Kim
+                email: alex@example.com
+                figures: {{quota: {{amount: 60000, per: month}}}}
+              - {{name: Bo Li, email: bo@example.com}}
+            kpis:
+              - {{id: closed_won, name: Closed won, minimum: 10000, goal: 20000}}
+              - id: attainment
+                name: Quota attainment
+                minimum: 80
+                goal: 100
+                derived: {{numerator: closed_won, denominator: quota, scale: 100}}
+            kpi_source:
+              - type: salesforce
+                name: crm
+                login_url: {fake.url}
+                consumer_key: {fake.consumer_key}
+                username: {fake.username}
+                private_key_file: sf.key
+                weeks: 2
+                queries:
+                  closed_won: "{CLOSED_WON}"
+            """
+        ),
+        encoding="utf-8",
+    )
+    at = "2026-12-02T18:00:00+00:00"
+    assert main(["kpis", "--json", "--config", str(cfg), "--at", at]) == 0
+    report = json_out(capsys)
+    assert report["sources"][0]["name"] == "crm" and not report["sources"][0]["stale"]
+    got = {(f["rep"], f["kpi"]): (f["value"], f["status"], f["source"]) for f in report["figures"]}
+    assert got[("alex@example.com", "closed_won")] == (41000.0, "meets", "crm")
+    value, status, src = got[("alex@example.com", "attainment")]
+    assert (round(value, 3), status, src) == (292.857, "meets", "derived(crm)")
+    assert got[("bo@example.com", "closed_won")] == (None, "none", None)
+    assert any("bo@example.com: no active Salesforce user" in w for w in report["warnings"])
+    assert fake.violations == []
+
+
+def json_out(capsys: pytest.CaptureFixture[str]) -> Any:
+    import json
+
+    return json.loads(capsys.readouterr().out)
