@@ -145,3 +145,40 @@ def test_a_hostile_email_stays_one_query_value(fake: FakeHubSpot) -> None:
     got = reader(fake, [hostile]).read_weeks([WEEK], TZ)
     assert got.rows == []  # not Alex's figures
     assert "no HubSpot owner" in got.warnings[0]
+
+
+def test_config_errors_name_the_line_and_key(tmp_path: Path) -> None:
+    import textwrap
+
+    from integrations.config_file import load_policy
+    from integrations.errors import ConfigError
+
+    p = tmp_path / "config.yaml"
+    p.write_text(
+        textwrap.dedent(
+            """\
+            manager: {name: Dana Reyes, email: dana@example.com, timezone: America/Chicago}
+            team:
+              - {name: Alex Kim, email: alex@example.com}
+            kpis:
+              - {id: calls, name: Calls, minimum: 50, goal: 75}
+            kpi_source:
+              - type: hubspot
+                searches:
+                  calls:
+                    object: dealz
+                    date_property: hs_timestamp
+            """
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_policy(p, environ={})
+    (err,) = exc.value.errors
+    assert err.split("config.yaml", 1)[1] == (
+        ":10: kpi_source[0].searches.calls.object: must be 'deals', 'calls', 'meetings', "
+        "'emails', 'tasks' or 'contacts' (got 'dealz')"
+    )
+    p.write_text(p.read_text(encoding="utf-8").replace("dealz", "calls"), encoding="utf-8")
+    src = load_policy(p, environ={}).policy.kpi_source[0]
+    assert isinstance(src, HubSpotSource) and src.token_env == "HUBSPOT_TOKEN"
