@@ -698,6 +698,20 @@ def _version() -> str:
         return "(not installed)"
 
 
+class _VersionAction(argparse.Action):
+    """`--version`: the installed version, looked up only when asked (importlib.metadata
+    scans the installed packages, which every other command would pay for)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kw: Any) -> None:
+        super().__init__(
+            option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=kw.get("help")
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any, **__: Any) -> None:
+        print(f"coachd {_version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coachd", description="Guards a sales manager's calendar for coaching."
@@ -709,7 +723,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="default: daemon.log_level from config.yaml for `run`, WARNING for `plan` and "
         "`once` (they print their own results), else INFO",
     )
-    parser.add_argument("--version", action="version", version=f"coachd {_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="show coachd's version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, fn: Callable[[argparse.Namespace], int], help_: str) -> Any:

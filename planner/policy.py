@@ -13,7 +13,6 @@ from datetime import date, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -118,6 +117,8 @@ def _holiday_region(v: Any) -> str:
         raise ValueError(f"must be a country code like US, or US-TX for a subdivision (got {v!r})")
     code = v.strip().upper()
     country, _, sub = code.partition("-")
+    import holidays  # only when a region is configured: the package takes ~0.1 s to import
+
     try:
         holidays.country_holidays(country, subdiv=sub or None)
     except NotImplementedError as e:

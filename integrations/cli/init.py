@@ -11,10 +11,13 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from integrations.errors import UserError
-from integrations.first_run import FirstRun, Member, parse_member, read_team_csv, render_config
+
+if TYPE_CHECKING:  # first_run imports the config loader (pydantic): not for `coachd --help`
+    from integrations.first_run import FirstRun
 
 _HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 
@@ -66,6 +69,7 @@ def run(
 ) -> int:
     """Write the config (and, with --demo, the demo); print what to do next."""
     from integrations.demo import write_demo
+    from integrations.first_run import render_config
 
     target = Path(args.dir)
     cmd = next_step_command()
@@ -107,6 +111,8 @@ def _prompt(question: str, default: str) -> str:
 
 def gather(args: argparse.Namespace, ask: Callable[[str, str], str] | None) -> FirstRun:
     """FirstRun from flags, asking (when `ask` is given) for what the flags left out."""
+    from integrations.first_run import FirstRun, Member, parse_member, read_team_csv
+
     name, email, boss = args.name, args.email, args.boss
     tz, hours = args.timezone, args.hours
     team: list[Member] = [parse_member(r) for r in args.rep]
