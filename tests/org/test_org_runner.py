@@ -6,6 +6,8 @@ import mailbox
 import shutil
 from pathlib import Path
 
+import pytest
+
 from daemon import main
 from integrations import clock
 from integrations.org.runner import OrgRunner
@@ -90,7 +92,9 @@ def test_a_manager_whose_file_never_loaded_gets_the_error_email(demo_org: Path) 
     assert len(bookings(demo_org, DANA)) >= 20
 
 
-def test_org_check_plan_and_status_from_the_command_line(demo_org: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_org_check_plan_and_status_from_the_command_line(
+    demo_org: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     org = str(demo_org / "org.yaml")
     assert main(["org", "check", "--org", org]) == 0
     assert "3 of 3 manager(s) ready" in capsys.readouterr().out
