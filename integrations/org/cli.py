@@ -10,7 +10,7 @@ from pathlib import Path
 
 from integrations import clock
 from integrations.errors import UserError
-from integrations.org.config import Org, load_org, problem_files
+from integrations.org.config import Org, OrgLoadedConfig, load_org, problem_files
 from integrations.org.roster import Entry, load_roster
 
 
@@ -57,8 +57,11 @@ def _check(org: Org, roster: list[Entry], out: Callable[[str], None], _: argpars
     for line in bad:
         out(line)
     broken = 0
+    templates: dict[str | None, list[str]] = {}  # checked once per templates folder
     for e in roster:
-        errors = e.errors or (check_files(e.loaded) if e.loaded else [])
+        errors = e.errors
+        if e.loaded is not None:
+            errors = check_files(e.loaded) + _template_errors(e.loaded, templates)
         if errors:
             broken += 1
             for line in errors:
@@ -67,6 +70,21 @@ def _check(org: Org, roster: list[Entry], out: Callable[[str], None], _: argpars
             out(f"{e.email}: ok ({len(e.loaded.policy.team)} reps)")
     out(f"{len(roster) - broken} of {len(roster)} manager(s) ready; {broken} with errors")
     return 1 if broken or bad else 0
+
+
+def _template_errors(loaded: OrgLoadedConfig, seen: dict[str | None, list[str]]) -> list[str]:
+    """The templates `org run` will render for this manager, rendered against sample data."""
+    from daemon import _checked_renderer
+    from integrations.errors import ConfigError
+
+    key = loaded.policy.email.templates_dir
+    if key not in seen:
+        try:
+            _checked_renderer(loaded)
+            seen[key] = []
+        except ConfigError as err:
+            seen[key] = list(err.errors)
+    return seen[key]
 
 
 def _plan(org: Org, roster: list[Entry], out: Callable[[str], None], _: argparse.Namespace) -> int:

@@ -103,3 +103,22 @@ def test_org_check_plan_and_status_from_the_command_line(
     assert f"== {OMAR} ==" in out and "One-on-one: Beth Roe / Omar Nasri" in out
     assert main(["org", "status", "--org", org]) == 0
     assert f"{DANA}" in capsys.readouterr().out
+
+
+def test_a_failing_manager_backs_off_and_a_well_one_ticks_on_time(demo_org: Path) -> None:
+    from datetime import datetime, timedelta
+
+    from integrations.org.config import load_manager, load_org, manager_files
+    from integrations.org.runner import next_due
+
+    org = load_org(demo_org / "org.yaml")
+    loaded = load_manager(org, DANA, manager_files(org)[DANA])
+    # Tuesday 10:00 in Chicago: the next digest (17:00) is later than the 10-minute tick.
+    now = datetime.fromisoformat("2026-12-01T10:00:00-06:00")
+    assert next_due(loaded, now, 0) == now + timedelta(minutes=10)
+    assert next_due(loaded, now, 1) == now + timedelta(minutes=20)
+    assert next_due(loaded, now, 2) == now + timedelta(minutes=40)
+    assert next_due(loaded, now, 10) == now + timedelta(hours=1)  # at most an hour
+    # 16:55: the digest at 17:00 comes before the next tick.
+    late = datetime.fromisoformat("2026-12-01T16:55:00-06:00")
+    assert next_due(loaded, late, 0) == datetime.fromisoformat("2026-12-01T17:00:00-06:00")
