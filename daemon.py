@@ -293,6 +293,10 @@ def _tick_and_record(
     return error is None
 
 
+# Org mode ticks each manager through this same path (integrations/org/tick.py).
+tick_and_record = _tick_and_record
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from integrations.status import status_report
 
@@ -674,6 +678,12 @@ def _checked_renderer(loaded: LoadedConfig) -> Renderer:
     return renderer
 
 
+def cmd_org(args: argparse.Namespace) -> int:
+    from integrations.org.cli import run
+
+    return run(args, _out)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     if args.at:
         raise UserError(
@@ -787,6 +797,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--week", help="ISO week (2026-W47) or a date in it; default: last week")
     p.add_argument("--json", action="store_true", help="the figures and sources as JSON")
     at(p, "report")
+    p = add("org", cmd_org, "org mode: every manager of org.yaml (check, plan, status, run)")
+    from integrations.org.cli import add_arguments as org_arguments
+
+    org_arguments(p)
     return parser
 
 

@@ -30,6 +30,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="write a demo team, a busy demo calendar, a KPI file and notes instead",
     )
+    p.add_argument(
+        "--org",
+        action="store_true",
+        help="with --demo: a demo org of three managers (org.yaml, managers/) for `coachd org`",
+    )
     p.add_argument("--name", default="", help="the manager's name, as emails sign it")
     p.add_argument("--email", default="", help="the manager's email: the calendar coachd guards")
     p.add_argument(
@@ -74,6 +79,15 @@ def run(
     target = Path(args.dir)
     cmd = next_step_command()
     cd = "" if target.resolve() == Path.cwd().resolve() else f"cd {shlex.quote(str(target))} && "
+    if args.demo and getattr(args, "org", False):
+        from integrations.org.demo import write_demo_org
+
+        write_demo_org(target, today)
+        out(f"Wrote a demo org to {target}/: org.yaml, managers/ (3 managers), calendars/.")
+        out(f"Next: {cd}{cmd} org check && {cmd} org plan")
+        return 0
+    if getattr(args, "org", False):
+        raise UserError("--org goes with --demo (an org is written by hand from org.yaml)")
     if args.demo:
         target.mkdir(parents=True, exist_ok=True)
         write_demo(target, today)
