@@ -496,20 +496,17 @@ class Daemon:
 
     def _wake_for_agendas(self) -> None:
         """A one-shot tick when the next agenda or sales-meeting email falls due, so it goes
-        out on time rather than up to a tick late."""
+        out on time rather than up to a tick late (planner.email_kinds.next_due)."""
+        from planner.email_kinds import next_due
+
         assert self.store is not None
         p = self.loaded.policy
         now = clock.now()
-        lead = {"one_on_one": p.email.agenda.before, "sales_meeting": p.email.sales_meeting.before}
-        upcoming = [
-            b.start - lead[b.kind]
-            for b in self.store.bookings().values()
-            if b.kind in lead and b.status == "booked" and b.start - lead[b.kind] > now
-        ]
+        due = next_due(p, self.store.bookings().values(), now)
         self.scheduler.clear("agenda")
-        if not upcoming:
+        if due is None:
             return
-        secs = int((min(upcoming) - now).total_seconds()) + 1
+        secs = int((due - now).total_seconds()) + 1
         if secs < p.daemon.tick.total_seconds():
             self.scheduler.every(secs).seconds.do(self._agenda_tick).tag("agenda")
 
@@ -653,6 +650,8 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from planner.email_kinds import previewable
+
     parser = argparse.ArgumentParser(
         prog="coachd", description="Guards a sales manager's calendar for coaching."
     )
@@ -704,7 +703,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("preview", cmd_preview, "render an email without sending it")
     p.add_argument(
         "kind",
-        choices=["agenda", "summary", "digest", "audit", "sales_meeting", "leadership_report"],
+        choices=previewable(),
         help="which email to render",
     )
     p.add_argument("--rep", help="the rep (email) for an agenda")

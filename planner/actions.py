@@ -128,10 +128,28 @@ class Keep:
 
 
 @dataclass(frozen=True)
+class AfterBooking:
+    """An email about a coaching block: not sent in a tick where writing the block (booking
+    key `key`: a Book, Move or Cancel) failed; the next tick plans it again."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class AfterDecline:
+    """An email about a decline (the reply to the organizer, the delegate's copy): not sent
+    in a tick where declining event `event_id` failed."""
+
+    event_id: str
+
+
+@dataclass(frozen=True)
 class SendEmail:
     """Send one email. `key` is unique per email ever; a key already sent is never resent.
 
     `context` holds only plain data (str, numbers, bools, lists, dicts) for the templates.
+    `waits_on` names the calendar write this email depends on (planner.email_kinds says
+    which kinds have one).
     """
 
     key: str
@@ -140,6 +158,7 @@ class SendEmail:
     context: Mapping[str, Any]
     reason: str
     cc: tuple[str, ...] = field(default=())
+    waits_on: AfterBooking | AfterDecline | None = None
 
 
 @dataclass(frozen=True)

@@ -39,8 +39,7 @@ made of its uid, title, local start time and length.
 Emails: on the local backend a Decline also yields a `decline_reply` to the organizer (Google
 notifies the organizer itself); a delegation yields a `delegate` email with the meeting's
 details to the delegate on every backend. Keys are `<kind>:<event_id>:<fingerprint hash>`,
-so each is sent once per version of the invitation. `sample_context(kind)` gives `coachd
-preview` and the template check a context for both kinds.
+so each is sent once per version of the invitation. Their samples are in planner/samples/.
 """
 
 from __future__ import annotations
@@ -54,10 +53,10 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from planner.actions import Action, Decline, Flag, Keep, SendEmail
+from planner.actions import Action, AfterDecline, Decline, Flag, Keep, SendEmail
 from planner.classify import classify, customer_guest
 from planner.contexts import fmt_datetime, fmt_time
-from planner.model import Attendee, Decision, Event, Snapshot
+from planner.model import Decision, Event, Snapshot
 from planner.policy import REP_AMONG_GUESTS, Level, Policy
 from planner.rules import (
     MatchContext,
@@ -72,7 +71,6 @@ from planner.timeutil import Interval, week_monday
 
 __all__ = [
     "BUDGETED",
-    "EMAIL_KINDS",
     "MANAGER_POLICY",
     "PROTECTION_ORDER",
     "Invitation",
@@ -88,7 +86,6 @@ __all__ = [
     "protections",
     "rep_among_guests",
     "reply_context",
-    "sample_context",
     "series_fingerprint",
 ]
 
@@ -661,6 +658,7 @@ def emails_for_decline(policy: Policy, inv: Invitation, d: Decline) -> list[Send
                 to=(d.delegate_to,),
                 context=delegate_context(policy, e, d),
                 reason=f"{e.title!r} delegated to {d.delegate_to} by rule {d.rule!r}",
+                waits_on=AfterDecline(e.id),
             )
         )
     if _replies_itself(policy) and e.organizer:
@@ -671,6 +669,7 @@ def emails_for_decline(policy: Policy, inv: Invitation, d: Decline) -> list[Send
                 to=(e.organizer,),
                 context={**reply_context(policy, e, d), "imip": reply_imip(policy, e, d)},
                 reason=f"reply to the organizer of {e.title!r}, declined by rule {d.rule!r}",
+                waits_on=AfterDecline(e.id),
             )
         )
     return out
@@ -733,57 +732,3 @@ def delegate_context(policy: Policy, event: Event, d: Decline) -> dict[str, Any]
         ],
         "organizer_told": _replies_itself(policy),
     }
-
-
-EMAIL_KINDS = ("decline_reply", "delegate")
-
-
-def sample_context(kind: str) -> dict[str, Any]:
-    """A realistic context for `coachd preview decline_reply|delegate`, built by the real code.
-
-    Raises KeyError for any other kind.
-    """
-    if kind not in EMAIL_KINDS:
-        raise KeyError(kind)
-    policy = Policy.model_validate(
-        {
-            "manager": {
-                "name": "Dana Reyes",
-                "email": "dana@example.com",
-                "timezone": "America/Chicago",
-            },
-            "team": [{"name": "Sam Ortiz", "email": "sam@example.com"}],
-        }
-    )
-    start = datetime.fromisoformat("2026-12-02T16:00:00+00:00")
-    event = Event(
-        id="sample-ops-review",
-        uid="sample-ops-review",
-        calendar=policy.manager.email,
-        title="Facilities: new desk booking system",
-        start=start,
-        end=start + timedelta(minutes=45),
-        description="Walk-through of the new desk booking tool.\nPlease bring questions.",
-        location="Room 4B",
-        organizer="ops@example.com",
-        attendees=(
-            Attendee("ops@example.com", "Olive Ops", "accepted", organizer=True),
-            Attendee("dana@example.com", "Dana Reyes"),
-            Attendee("lee@example.com", "Lee Park"),
-        ),
-        self_status="needsAction",
-    )
-    decline = Decline(
-        event_id=event.id,
-        fingerprint=event.fingerprint(),
-        title=event.title,
-        organizer="ops@example.com",
-        start=start,
-        rule="facilities",
-        message="Thank you for the invitation. I protect this time for coaching my team.",
-        reason="rule 'facilities' matched the title word 'desk'",
-        delegate_to="sam@example.com" if kind == "delegate" else None,
-    )
-    if kind == "delegate":
-        return delegate_context(policy, event, decline)
-    return reply_context(policy, event, decline)
