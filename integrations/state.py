@@ -18,11 +18,10 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from tinydb import TinyDB, where
 from tinydb.middlewares import Middleware
@@ -32,26 +31,13 @@ from integrations.atomic_storage import AtomicJSONStorage, CorruptStateError
 from integrations.errors import UserError
 from integrations.fsutil import fsync_dir
 from integrations.lock import StateLock
+from integrations.state_ports import EmailRecord, EmailStatus
 from planner.model import BookingRecord, Decision
 
 log = logging.getLogger(__name__)
 
 SCHEMA = 1
-EmailStatus = Literal["sending", "sent", "failed"]
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class EmailRecord:
-    """Where one planned email stands. `at` is the time of the last change of status."""
-
-    key: str
-    status: EmailStatus
-    attempts: int
-    kind: str
-    to: tuple[str, ...]
-    at: datetime
-    error: str | None = None
 
 
 # The journal is folded into the state file once it holds this much, or as much as the file.
@@ -193,7 +179,10 @@ def _keep_aside(path: Path, now: datetime) -> Path:
 
 
 class StateStore:
-    """The state file behind a small API. Use `StateStore.open(...)`, then `close()`."""
+    """The state file behind a small API. Use `StateStore.open(...)`, then `close()`.
+
+    It implements every state port (integrations/state_ports.py: BookingStore,
+    DecisionStore, SentMail, SyncTokens, and KeyValue)."""
 
     def __init__(
         self, db: TinyDB, buffer: _Buffer, *, path: Path, readonly: bool, lock: StateLock | None
