@@ -87,6 +87,20 @@ def tick_and_record(
         error = describe_os_error(e)
         log.error("tick failed: %s", error)
     finished = clock.now()
+    error = _record(store, started, finished, summary, error)
+    _log_outcome(started, finished, summary, undone, error)
+    return error is None
+
+
+def _record(
+    store: StateStore,
+    started: datetime,
+    finished: datetime,
+    summary: dict[str, int],
+    error: str | None,
+) -> str | None:
+    """Record the tick (and its error) in the state and the error slot; the error as
+    recorded (a state that cannot be written is one)."""
     if error:
         error_slot.write(store.path, finished, error)
     try:
@@ -101,6 +115,17 @@ def tick_and_record(
         error = error or describe_os_error(e)
         log.error("cannot record the tick in the state: %s", describe_os_error(e))
         error_slot.write(store.path, finished, error)
+    return error
+
+
+def _log_outcome(
+    started: datetime,
+    finished: datetime,
+    summary: dict[str, int],
+    undone: dict[str, int],
+    error: str | None,
+) -> None:
+    """One log line for the tick: what it did, or what a stop signal left undone."""
     done = ", ".join(f"{k} {v}" for k, v in sorted(summary.items())) or "nothing to do"
     if undone:
         # A stop signal during the tick: say what waits for the next run, never "nothing".
@@ -111,14 +136,13 @@ def tick_and_record(
             ", ".join(f"{k} {v}" for k, v in sorted(summary.items())) or "nothing done",
             left,
         )
-        return error is None
+        return
     log.info(
         "tick %s in %.1fs: %s",
         "ok" if error is None else "with errors",
         (finished - started).total_seconds(),
         done,
     )
-    return error is None
 
 
 # --- the daemon ----------------------------------------------------------------------------

@@ -205,13 +205,54 @@ def audit_week(
     the policy's rules. See the module docstring for the counting rules.
     """
     mgr = policy.manager
-    tz = mgr.tz
     week = week_window(mgr, week_start)
     work = working_intervals(mgr, week_start, week_start + 7 * _DAY)
     work_list = sorted(work.values())
     working = sum((iv.duration for iv in work_list), timedelta())
 
     in_week = [ev for ev in events if _touches(ev, week, week_start)]
+    counted_events, not_counted, declined_spans, declined_count = _sort_out(
+        in_week, week, work, work_list
+    )
+    if classifier is None:
+        classifier = default_classifier(policy, events)
+    labels = _classify_all(counted_events, classifier)
+
+    pieces: list[_Piece] = []
+    own_time: dict[int, list[Interval]] = defaultdict(list)
+    for i, (ev, (bucket, _reason)) in enumerate(zip(counted_events, labels, strict=True)):
+        segs, outside_ok = _event_segments(ev, week, work)
+        kind = _coaching_kind(ev) if bucket == "coaching" else None
+        for seg in segs:
+            pieces.append(_Piece(seg.start, seg.end, i, bucket, kind, outside_ok))
+        own_time[i] = _clip_all(segs, work_list)
+    cats, kinds, per_event, outside = _attribute(pieces, work_list)
+
+    return AuditWeek(
+        week_start=week_start,
+        timezone=mgr.timezone,
+        working=working,
+        categories=cats,
+        coaching_kinds=kinds,
+        outside_hours=outside,
+        declined=total(declined_spans),
+        declined_count=declined_count,
+        targets=_targets(policy, cats, working),
+        unclassified=_unclassified(policy, counted_events, labels, own_time, per_event),
+        sinks=_sinks(counted_events, labels, per_event, mgr.email),
+        events_counted=sum(1 for i in range(len(counted_events)) if own_time[i]),
+        not_counted=dict(not_counted),
+    )
+
+
+def _sort_out(
+    in_week: Sequence[Event],
+    week: Interval,
+    work: dict[date, Interval],
+    work_list: Sequence[Interval],
+) -> tuple[list[Event], dict[str, int], list[Interval], int]:
+    """The week's events that count; why the others do not (cancelled, declined, free, ...);
+    the declined meetings' time inside working hours, and how many there were."""
     not_counted: dict[str, int] = defaultdict(int)
     declined_spans: list[Interval] = []
     declined_count = 0
@@ -232,20 +273,14 @@ def audit_week(
             not_counted[ev.event_type] += 1
         else:
             counted_events.append(ev)
+    return counted_events, not_counted, declined_spans, declined_count
 
-    if classifier is None:
-        classifier = default_classifier(policy, events)
-    labels = _classify_all(counted_events, classifier)
 
-    pieces: list[_Piece] = []
-    own_time: dict[int, list[Interval]] = defaultdict(list)
-    for i, (ev, (bucket, _reason)) in enumerate(zip(counted_events, labels, strict=True)):
-        segs, outside_ok = _event_segments(ev, week, work)
-        kind = _coaching_kind(ev) if bucket == "coaching" else None
-        for seg in segs:
-            pieces.append(_Piece(seg.start, seg.end, i, bucket, kind, outside_ok))
-        own_time[i] = _clip_all(segs, work_list)
-
+def _attribute(
+    pieces: Sequence[_Piece], work_list: Sequence[Interval]
+) -> tuple[dict[str, timedelta], dict[str, timedelta], dict[int, timedelta], timedelta]:
+    """Each minute of working time to one category (and coaching kind, and event) by
+    precedence; short events' time outside working hours apart."""
     cats: dict[str, timedelta] = {c: timedelta() for c in PRECEDENCE}
     kinds: dict[str, timedelta] = {k: timedelta() for k in COACHING_KINDS}
     per_event: dict[int, timedelta] = defaultdict(timedelta)
@@ -260,14 +295,25 @@ def audit_week(
             per_event[win.index] += span
         elif any(p.outside_ok for p in covering):
             outside += span
+    return cats, kinds, per_event, outside
 
-    unclassified = tuple(
+
+def _unclassified(
+    policy: Policy,
+    counted_events: Sequence[Event],
+    labels: Sequence[tuple[str, str]],
+    own_time: dict[int, list[Interval]],
+    per_event: dict[int, timedelta],
+) -> tuple[UnclassifiedEvent, ...]:
+    """The counted events no rule or category placed, in time order."""
+    mgr = policy.manager
+    return tuple(
         sorted(
             (
                 UnclassifiedEvent(
                     title=ev.title,
                     organizer=_organizer(ev, mgr.email),
-                    start=ev.start.astimezone(tz),
+                    start=ev.start.astimezone(mgr.tz),
                     duration=total(own_time[i]),
                     counted=per_event[i],
                     reason=labels[i][1],
@@ -277,21 +323,6 @@ def audit_week(
             ),
             key=lambda u: (u.start, u.title),
         )
-    )
-    return AuditWeek(
-        week_start=week_start,
-        timezone=mgr.timezone,
-        working=working,
-        categories=cats,
-        coaching_kinds=kinds,
-        outside_hours=outside,
-        declined=total(declined_spans),
-        declined_count=declined_count,
-        targets=_targets(policy, cats, working),
-        unclassified=unclassified,
-        sinks=_sinks(counted_events, labels, per_event, mgr.email),
-        events_counted=sum(1 for i in range(len(counted_events)) if own_time[i]),
-        not_counted=dict(not_counted),
     )
 
 
