@@ -40,6 +40,30 @@ def report_recovery(store: StateStore) -> bool:
     return True
 
 
+def _email_fault(
+    loaded: LoadedConfig,
+    state: Path,
+    e: OSError,
+    now: datetime,
+    *,
+    renderer: Renderer | None = None,
+    mailer: Mailer | None = None,
+) -> None:
+    """Email the manager about a disk-full or permission error, once per fault episode
+    (see `fault_mail`); the transport and templates are opened only when it is due."""
+    from integrations import fault_mail
+    from integrations.app import open_mailer, open_renderer
+
+    fault_mail.notify(
+        state,
+        e,
+        now,
+        policy=loaded.policy,
+        mailer=lambda: mailer or open_mailer(loaded),
+        renderer=lambda: renderer or open_renderer(loaded),
+    )
+
+
 def tick_and_record(
     loaded: LoadedConfig,
     store: StateStore,
@@ -54,6 +78,7 @@ def tick_and_record(
 
     started = clock.now()
     error: str | None = None
+    fault: OSError | None = None  # a disk-full or permission error: the manager is emailed
     summary: dict[str, int] = {}
     undone: dict[str, int] = {}
     try:
@@ -85,9 +110,16 @@ def tick_and_record(
         log.error("tick failed: %s", e)
     except OSError as e:  # disk full, read-only, permissions: a sentence, not a traceback
         error = describe_os_error(e)
+        fault = e
         log.error("tick failed: %s", error)
     finished = clock.now()
-    error = _record(store, started, finished, summary, error)
+    error, recorded, fault = _record(store, started, finished, summary, error, fault)
+    from integrations import fault_mail
+
+    if fault is not None and fault_mail.is_fault(fault):
+        _email_fault(loaded, store.path, fault, finished, renderer=renderer, mailer=mailer)
+    elif recorded and fault is None:
+        fault_mail.clear(store.path, finished)  # the episode (if any) is over
     _log_outcome(started, finished, summary, undone, error)
     return error is None
 
@@ -98,24 +130,29 @@ def _record(
     finished: datetime,
     summary: dict[str, int],
     error: str | None,
-) -> str | None:
-    """Record the tick (and its error) in the state and the error slot; the error as
-    recorded (a state that cannot be written is one)."""
+    fault: OSError | None,
+) -> tuple[str | None, bool, OSError | None]:
+    """Record the tick (and its error) in the state and the error slot. Returns the error
+    as recorded (a state that cannot be written is one), whether the state took the record,
+    and the fault to email about (the tick's, else the one writing the state raised)."""
     if error:
         error_slot.write(store.path, finished, error)
+    recorded = False
     try:
         store.record_tick(
             started=started, finished=finished, ok=error is None, summary=summary, error=error
         )
         if error:
             store.record_error(finished, error)
+        recorded = True
     except OSError as e:
         # The state cannot be written (a full disk): the error slot beside it still tells
         # `coachd status` what happened.
         error = error or describe_os_error(e)
+        fault = fault or e
         log.error("cannot record the tick in the state: %s", describe_os_error(e))
         error_slot.write(store.path, finished, error)
-    return error
+    return error, recorded, fault
 
 
 def _log_outcome(
@@ -250,6 +287,17 @@ class Daemon:
             return fn()
         except OSError as e:  # disk full, read-only, permissions: one line, no traceback
             self._record_job_error(name, describe_os_error(e))
+            from integrations import fault_mail
+
+            if self.store is not None and fault_mail.is_fault(e):
+                _email_fault(
+                    self.loaded,
+                    self.store.path,
+                    e,
+                    clock.now(),
+                    renderer=self.renderer,
+                    mailer=self.mailer,
+                )
             return None
         except Exception as e:  # every job is wrapped: log, keep the loop going
             log.exception("job %s failed: %s", name, e)

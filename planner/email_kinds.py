@@ -101,6 +101,11 @@ KINDS: Mapping[str, EmailKind] = {
             lambda: samples.email_context("config_error"),
         ),
         EmailKind(
+            "fault",
+            "the manager",
+            lambda: samples.email_context("fault"),
+        ),
+        EmailKind(
             "decline_reply",
             "the organizer of a declined meeting",
             lambda: samples.triage_sample("decline_reply"),

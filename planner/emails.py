@@ -19,6 +19,7 @@ from planner.contexts import (
     agenda_context,
     config_error_context,
     digest_context,
+    fault_context,
     sales_meeting_context,
     summary_context,
 )
@@ -35,6 +36,7 @@ from planner.timeutil import (
 __all__ = [
     "BookedBlock",
     "config_error_email",
+    "fault_email",
     "plan_emails",
     "preview_context",
 ]
@@ -259,6 +261,18 @@ def config_error_email(
     )
 
 
+def fault_email(policy: Policy, sentence: str, since: datetime) -> SendEmail:
+    """The email telling the manager coachd cannot write its files (disk full, read-only,
+    permission denied), once per fault episode: the key is the episode's start."""
+    return SendEmail(
+        key=f"fault:{since.isoformat()}",
+        kind="fault",
+        to=(policy.manager.email,),
+        context=fault_context(policy, sentence, since),
+        reason=f"coachd cannot write its files: {sentence}",
+    )
+
+
 def preview_context(
     policy: Policy,
     snapshot: Snapshot,
@@ -311,7 +325,7 @@ def preview_context(
                 "sales_meeting", None, start, start + timedelta(hours=1), "preview", "", topic
             )
         return sales_meeting_context(policy, meeting)
-    if kind == "config_error":
+    if kind in ("config_error", "fault"):
         from planner.samples import email_context
 
         return email_context(kind)

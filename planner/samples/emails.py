@@ -10,6 +10,7 @@ from planner.contexts import (
     agenda_context,
     config_error_context,
     digest_context,
+    fault_context,
     sales_meeting_context,
     summary_context,
 )
@@ -20,7 +21,7 @@ from planner.samples.calendar import sample_events
 from planner.samples.team import SAMPLE_NOW, sample_policy
 from planner.timeutil import Interval, local_dt, week_monday
 
-KINDS = ("agenda", "summary", "digest", "sales_meeting", "config_error")
+KINDS = ("agenda", "summary", "digest", "sales_meeting", "config_error", "fault")
 
 
 def _sample_snapshot(policy: Policy, now: datetime) -> Snapshot:
@@ -201,6 +202,13 @@ def email_context(kind: str) -> dict[str, Any]:
         )
     if kind == "sales_meeting":
         return sales_meeting_context(policy, blocks[2])
+    if kind == "fault":
+        return fault_context(
+            policy,
+            "disk full: no space left on the device (/var/lib/coachd/state/coachd.json); "
+            "free some space",
+            now,
+        )
     return config_error_context(
         policy,
         [
