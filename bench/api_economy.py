@@ -361,7 +361,7 @@ def main() -> int:
             ),
             (
                 "client",
-                "google-api-python-client / requests, real tick path (integrations.app.run_tick)",
+                "google-api-python-client / requests, real tick path (app.run_tick)",
             ),
             ("counted", "by the fake server's request log; batch parts listed in brackets"),
             (

@@ -29,6 +29,7 @@ from integrations.snapshot import (
     remember_event_count,
 )
 from integrations.state import StateStore
+from integrations.state_ports import KeyValue, SyncTokens
 from planner.actions import Action, Book, Move
 from planner.model import Snapshot
 from planner.plan import plan
@@ -62,7 +63,7 @@ class OverlayKV:
 
 
 def open_calendar(
-    loaded: LoadedConfig, kv: Any, *, persistent: bool = False, dry_run: bool = False
+    loaded: LoadedConfig, kv: KeyValue, *, persistent: bool = False, dry_run: bool = False
 ) -> Calendar:
     """The configured calendar backend. Nothing touches the network here.
 
@@ -192,7 +193,7 @@ def read_current(
     inbox: Inbox | None = None,
     *,
     with_busy: bool = True,
-    kv: Any = None,
+    kv: KeyValue | None = None,
 ) -> SnapshotRead:
     """The Snapshot for `now`: the calendar, the KPI sources, the notes, the inbox and the
     state (and the reps' busy times unless `with_busy` is False). `kv` takes the KPI sources'
@@ -218,7 +219,7 @@ def needs_rep_busy(actions: list[Action]) -> bool:
 
 
 def _fresh_busy(
-    policy: Policy, cal: Calendar, read: SnapshotRead, now: datetime, kv: Any
+    policy: Policy, cal: Calendar, read: SnapshotRead, now: datetime, kv: KeyValue
 ) -> SnapshotRead:
     """The snapshot with the reps' busy times read now, and kept in the busy cache."""
     read = add_rep_busy(policy, cal, read, now)
@@ -256,7 +257,7 @@ def run_tick(
 ) -> TickResult:
     """Read, plan and (unless dry_run) act. Never raises for a single failing action."""
     policy = loaded.policy
-    kv: Any = OverlayKV(store) if dry_run else store
+    kv: SyncTokens = OverlayKV(store) if dry_run else store
     cal = calendar or open_calendar(loaded, kv, persistent=True, dry_run=dry_run)
     start_budget = getattr(cal, "start_budget", None)
     if callable(start_budget):

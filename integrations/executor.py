@@ -32,8 +32,11 @@ from integrations.mail.render import Renderer
 from integrations.outbox import Outbox
 from integrations.snapshot import DIGEST_NUMBERS, REPLIES
 from integrations.state import StateStore
+from planner import email_kinds
 from planner.actions import (
     Action,
+    AfterBooking,
+    AfterDecline,
     Book,
     Cancel,
     Decline,
@@ -291,15 +294,18 @@ class Executor:
     # --- email --------------------------------------------------------------------------
 
     def _send(self, a: SendEmail) -> None:
-        if any(a.key.endswith(":" + k) for k in self._failed_keys):
+        w = a.waits_on
+        if isinstance(w, AfterBooking) and w.key in self._failed_keys:
             log.info("not sending %s: its booking failed this tick", a.key)
             self.outbox.dequeue(a.key)  # the next tick plans it again with the booking
             return
-        if a.kind in ("decline_reply", "delegate") and any(
-            f":{e}:" in a.key for e in self._failed_declines
-        ):
+        if isinstance(w, AfterDecline) and w.event_id in self._failed_declines:
             log.info("not sending %s: the decline failed this tick", a.key)
             return
+        kind = email_kinds.kind(a.kind)
+        if w is None and kind is not None and kind.waits_on is not None:
+            # Queued by an older coachd, before emails named what they wait on.
+            log.info("sending %s: it waits on a %s it does not name", a.key, kind.waits_on)
         sent, error = self.outbox.send(a, self.now)
         if error:
             self._error(error)

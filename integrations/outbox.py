@@ -27,7 +27,7 @@ from integrations.mail.message import build_message
 from integrations.mail.render import Renderer
 from integrations.sent_log import SentLog, log_path
 from integrations.state import StateStore
-from planner.actions import SendEmail
+from planner.actions import AfterBooking, AfterDecline, SendEmail
 from planner.ids import message_id
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,7 @@ class Outbox:
                 "context": a.context,
                 "reason": a.reason,
                 "queued_at": now.isoformat(),
+                "waits_on": _encode_waits_on(a.waits_on),
             }
         try:
             self.store.put(QUEUE_KEY, queued)
@@ -141,6 +142,7 @@ class Outbox:
                     cc=tuple(q.get("cc") or ()),
                     context=dict(q["context"]),
                     reason=str(q.get("reason", "")),
+                    waits_on=_decode_waits_on(q.get("waits_on")),
                 )
             except (KeyError, TypeError, ValueError) as e:
                 log.warning("dropping a malformed queued email %s: %s", key, e)
@@ -164,3 +166,22 @@ class Outbox:
     def _queued(self) -> dict[str, Any]:
         raw = self.store.get(QUEUE_KEY, {})
         return raw if isinstance(raw, dict) else {}
+
+
+def _encode_waits_on(w: AfterBooking | AfterDecline | None) -> dict[str, str] | None:
+    if isinstance(w, AfterBooking):
+        return {"booking": w.key}
+    if isinstance(w, AfterDecline):
+        return {"decline": w.event_id}
+    return None
+
+
+def _decode_waits_on(raw: object) -> AfterBooking | AfterDecline | None:
+    """The queued reference; None for an entry queued before emails carried one."""
+    if not isinstance(raw, dict):
+        return None
+    if isinstance(raw.get("booking"), str):
+        return AfterBooking(raw["booking"])
+    if isinstance(raw.get("decline"), str):
+        return AfterDecline(raw["decline"])
+    return None

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+
+from integrations.kv import KeyValue
 
 KEY = "skipped:objects"  # warning text -> when it was first seen (ISO)
 
 
-def remember(store: Any, warnings: Sequence[str], now: datetime) -> list[str]:
+def remember(store: KeyValue, warnings: Sequence[str], now: datetime) -> list[str]:
     """Record this tick's warnings; returns the ones not seen on the previous tick. A
     warning that stopped appearing is forgotten (fixed), so it is logged again if it
     comes back."""
@@ -23,6 +24,6 @@ def remember(store: Any, warnings: Sequence[str], now: datetime) -> list[str]:
     return [w for w in dict.fromkeys(warnings) if w not in old]
 
 
-def current(store: Any) -> dict[str, str]:
+def current(store: KeyValue) -> dict[str, str]:
     raw = store.get(KEY)
     return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}

@@ -18,155 +18,27 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from tinydb import TinyDB, where
-from tinydb.middlewares import Middleware
 
 from integrations import state_journal
 from integrations.atomic_storage import AtomicJSONStorage, CorruptStateError
 from integrations.errors import UserError
 from integrations.fsutil import fsync_dir
 from integrations.lock import StateLock
+from integrations.state_buffer import _Buffer
+from integrations.state_codec import _booking, _decision, _dt, _email, _iso
+from integrations.state_ports import EmailRecord, EmailStatus
 from planner.model import BookingRecord, Decision
 
 log = logging.getLogger(__name__)
 
 SCHEMA = 1
-EmailStatus = Literal["sending", "sent", "failed"]
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class EmailRecord:
-    """Where one planned email stands. `at` is the time of the last change of status."""
-
-    key: str
-    status: EmailStatus
-    attempts: int
-    kind: str
-    to: tuple[str, ...]
-    at: datetime
-    error: str | None = None
-
-
-# The journal is folded into the state file once it holds this much, or as much as the file.
-JOURNAL_MIN_BYTES = 64 * 1024
-
-
-class _Buffer(Middleware):
-    """Keeps the document in memory (we are the only writer) and writes through to disk,
-    except inside a batch, where the write waits for the end of the outermost batch.
-
-    A writable store journals: the StateStore `track()`s the operations of each change and
-    they are appended to the journal; a change made without `track()` (none should be) is
-    written by rewriting the whole file, so nothing is ever lost for want of a journal line.
-    """
-
-    def __init__(self, storage_cls: Any) -> None:
-        super().__init__(storage_cls)
-        self.data: dict[str, Any] | None = None
-        self.loaded = False
-        self.depth = 0
-        self.dirty = False
-        self.journal: state_journal.Journal | None = None
-        self.ops: list[state_journal.Op] = []
-        self.untracked = False
-        self.file_size = 0
-
-    def _path(self) -> Path:
-        return cast(AtomicJSONStorage, self.storage).path
-
-    def read(self) -> dict[str, Any] | None:
-        if not self.loaded:
-            data = self.storage.read()
-            if data is not None:
-                try:
-                    ops, _ = state_journal.read(state_journal.journal_path(self._path()))
-                except state_journal.JournalDamaged as e:
-                    raise CorruptStateError(self._path(), str(e)) from e
-                state_journal.apply(data, ops)
-            # Without a state file, a journal left beside it belongs to a state that is gone.
-            self.data = data
-            self.loaded = True
-        return self.data
-
-    def write(self, data: dict[str, Any]) -> None:
-        self.data = data
-        self.loaded = True
-        if self.journal is not None:
-            self.untracked, self.dirty = True, True
-            return  # the change's `track()` writes it
-        if self.depth:
-            self.dirty = True
-            return
-        self.flush()
-
-    def track(self, ops: list[state_journal.Op]) -> None:
-        """The operations of the change just made in memory; written now unless in a batch."""
-        self.ops += ops
-        self.untracked = False
-        self.dirty = True
-        if not self.depth:
-            self.flush()
-
-    def flush(self) -> None:
-        self.dirty = False
-        if self.data is None:
-            return
-        try:
-            if self.journal is None or self.untracked or not self.file_size:
-                self._write_file()
-            elif self.ops:
-                if self.journal.size > max(JOURNAL_MIN_BYTES, self.file_size):
-                    self._write_file()
-                else:
-                    self.journal.append(self.ops)
-            self.ops, self.untracked = [], False
-        except BaseException:
-            # Memory must not run ahead of the disk: forget it and read the file again.
-            self.forget()
-            raise
-
-    def _write_file(self) -> None:
-        """The whole document to the state file, then the journal it now includes removed."""
-        assert self.data is not None
-        self.storage.write(self.data)
-        self.file_size = max(1, self._path().stat().st_size)
-        if self.journal is not None:
-            self.journal.remove()
-        self.ops, self.untracked = [], False
-
-    def checkpoint(self) -> None:
-        """Fold the journal into the state file (nothing to do when it is empty)."""
-        if self.journal is not None and self.data is not None and self.journal.size:
-            try:
-                self._write_file()
-            except BaseException:
-                self.forget()
-                raise
-
-    def forget(self) -> None:
-        self.data, self.loaded, self.dirty = None, False, False
-        self.ops, self.untracked = [], False
-
-
-def _iso(dt: datetime) -> str:
-    if dt.tzinfo is None or dt.utcoffset() is None:
-        raise ValueError(f"naive datetime {dt.isoformat()} cannot be stored: give it a zone")
-    return dt.isoformat()
-
-
-def _dt(raw: Any) -> datetime:
-    return datetime.fromisoformat(str(raw))
-
-
-def _opt_dt(raw: Any) -> datetime | None:
-    return None if raw is None else _dt(raw)
 
 
 def _make_dirs(folder: Path) -> None:
@@ -193,7 +65,10 @@ def _keep_aside(path: Path, now: datetime) -> Path:
 
 
 class StateStore:
-    """The state file behind a small API. Use `StateStore.open(...)`, then `close()`."""
+    """The state file behind a small API. Use `StateStore.open(...)`, then `close()`.
+
+    It implements every state port (integrations/state_ports.py: BookingStore,
+    DecisionStore, SentMail, SyncTokens, and KeyValue)."""
 
     def __init__(
         self, db: TinyDB, buffer: _Buffer, *, path: Path, readonly: bool, lock: StateLock | None
@@ -616,46 +491,3 @@ class StateStore:
         if removed:
             log.info("compacted the state: %d records older than %s removed", removed, cutoff)
         return removed
-
-
-def _booking(r: dict[str, Any]) -> BookingRecord:
-    return BookingRecord(
-        key=str(r["key"]),
-        event_id=str(r["event_id"]),
-        generation=int(r["generation"]),
-        status=r["status"],
-        kind=str(r["kind"]),
-        rep=r.get("rep"),
-        start=_dt(r["start"]),
-        end=_dt(r["end"]),
-        person_moved=bool(r.get("person_moved", False)),
-    )
-
-
-def _decision(r: dict[str, Any]) -> Decision:
-    return Decision(
-        event_id=str(r["event_id"]),
-        fingerprint=str(r["fingerprint"]),
-        action=str(r["action"]),
-        rule=str(r["rule"]),
-        reason=str(r["reason"]),
-        decided_at=_dt(r["decided_at"]),
-        title=str(r.get("title", "")),
-        organizer=str(r.get("organizer", "")),
-        start=_opt_dt(r.get("start")),
-        cap=r.get("cap"),
-        policy=str(r.get("policy", "")),
-        was=r.get("was"),
-    )
-
-
-def _email(r: dict[str, Any]) -> EmailRecord:
-    return EmailRecord(
-        key=str(r["key"]),
-        status=r["status"],
-        attempts=int(r.get("attempts", 0)),
-        kind=str(r.get("kind", "")),
-        to=tuple(r.get("to") or ()),
-        at=_dt(r["at"]),
-        error=r.get("error"),
-    )

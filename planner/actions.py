@@ -74,8 +74,9 @@ class Remember:
 
 
 @dataclass(frozen=True)
-class Decline:
-    """Decline an invitation on the manager's behalf (or hand it to a delegate)."""
+class TriageFields:
+    """What every triage action names: the invitation (its id, the version it judged, title,
+    organizer, start) and the rule that decided."""
 
     event_id: str
     fingerprint: str
@@ -83,6 +84,12 @@ class Decline:
     organizer: str
     start: datetime
     rule: str
+
+
+@dataclass(frozen=True)
+class Decline(TriageFields):
+    """Decline an invitation on the manager's behalf (or hand it to a delegate)."""
+
     message: str
     reason: str
     delegate_to: str | None = None
@@ -91,19 +98,13 @@ class Decline:
 
 
 @dataclass(frozen=True)
-class Flag:
-    """Mark a meeting for the manager's attention without answering it.
+class Verdict(TriageFields):
+    """A triage decision that does not answer the invitation (Flag, Keep).
 
     `rule` is what decided; `cap` the protection or `at_most` rule that limited it (if any);
     `policy` the triage policy's hash; `was` the earlier decision a policy change replaced.
     """
 
-    event_id: str
-    fingerprint: str
-    title: str
-    organizer: str
-    start: datetime
-    rule: str
     reason: str
     cap: str | None = None
     policy: str = ""
@@ -111,20 +112,29 @@ class Flag:
 
 
 @dataclass(frozen=True)
-class Keep:
-    """Record that triage looked at an invitation and leaves it alone (decide once).
-    Fields as for Flag."""
+class Flag(Verdict):
+    """Mark a meeting for the manager's attention without answering it."""
+
+
+@dataclass(frozen=True)
+class Keep(Verdict):
+    """Record that triage looked at an invitation and leaves it alone (decide once)."""
+
+
+@dataclass(frozen=True)
+class AfterBooking:
+    """An email about a coaching block: not sent in a tick where writing the block (booking
+    key `key`: a Book, Move or Cancel) failed; the next tick plans it again."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class AfterDecline:
+    """An email about a decline (the reply to the organizer, the delegate's copy): not sent
+    in a tick where declining event `event_id` failed."""
 
     event_id: str
-    fingerprint: str
-    title: str
-    organizer: str
-    start: datetime
-    rule: str
-    reason: str
-    cap: str | None = None
-    policy: str = ""
-    was: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +142,8 @@ class SendEmail:
     """Send one email. `key` is unique per email ever; a key already sent is never resent.
 
     `context` holds only plain data (str, numbers, bools, lists, dicts) for the templates.
+    `waits_on` names the calendar write this email depends on (planner.email_kinds says
+    which kinds have one).
     """
 
     key: str
@@ -140,6 +152,7 @@ class SendEmail:
     context: Mapping[str, Any]
     reason: str
     cc: tuple[str, ...] = field(default=())
+    waits_on: AfterBooking | AfterDecline | None = None
 
 
 @dataclass(frozen=True)

@@ -32,187 +32,74 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
-from typing import Any, Literal
 
+from planner.audit_context import (
+    audit_context,
+    audit_email_context,
+    leadership_context,
+)
+from planner.audit_model import (
+    _DAY,
+    _KIND_RANK,
+    _MINUTE,
+    _RANK,
+    CATEGORY_COLORS,
+    CATEGORY_LABELS,
+    COACHING_KINDS,
+    KIND_LABELS,
+    PRECEDENCE,
+    SINK_CATEGORIES,
+    AuditWeek,
+    Bucket,
+    Classifier,
+    TargetResult,
+    TimeSink,
+    UnclassifiedEvent,
+    fmt_hours,
+    fmt_share,
+    minutes,
+    share,
+)
 from planner.classify import classify
-from planner.model import Attendee, CoachdTag, Event, PartStat
-from planner.policy import Category, Manager, Policy, Rep
+from planner.model import Event
+from planner.policy import Manager, Policy
 from planner.rules import MatchContext
-from planner.timeutil import WEEKDAYS, Interval, days, iso_week, local_dt, merge, total
+from planner.timeutil import WEEKDAYS, Interval, days, local_dt, merge, total
+
+__all__ = [
+    "CATEGORY_COLORS",
+    "CATEGORY_LABELS",
+    "COACHING_KINDS",
+    "KIND_LABELS",
+    "PRECEDENCE",
+    "SINK_CATEGORIES",
+    "AuditWeek",
+    "Bucket",
+    "Classifier",
+    "TargetResult",
+    "TimeSink",
+    "UnclassifiedEvent",
+    "audit_context",
+    "audit_email_context",
+    "audit_week",
+    "audit_weeks",
+    "default_classifier",
+    "fmt_hours",
+    "fmt_share",
+    "leadership_context",
+    "minutes",
+    "month_week_starts",
+    "share",
+    "week_window",
+    "working_intervals",
+]
+
 
 log = logging.getLogger(__name__)
-
-Bucket = Category | Literal["unclassified"]
-Classifier = Callable[[Event], tuple[str, str]]
-
-PRECEDENCE: tuple[Bucket, ...] = (
-    "coaching",
-    "account_management",
-    "recruiting",
-    "non_sales",
-    "personal",
-    "unclassified",
-)
-COACHING_KINDS: tuple[str, ...] = (
-    "one_on_one",
-    "ride_along",
-    "huddle",
-    "sales_meeting",
-    "call_review",
-    "other",  # coaching by rule or category keyword, without a coachd tag
-)
-CATEGORY_LABELS: Mapping[str, str] = {
-    "coaching": "Coaching",
-    "account_management": "Account management",
-    "recruiting": "Recruiting & hiring",
-    "non_sales": "Non-sales internal",
-    "personal": "Personal / other",
-    "unclassified": "Unclassified",
-    "free": "Unscheduled",
-}
-KIND_LABELS: Mapping[str, str] = {
-    "one_on_one": "One-on-ones",
-    "ride_along": "Ride-alongs",
-    "huddle": "Huddles",
-    "sales_meeting": "Sales meetings",
-    "call_review": "Call reviews",
-    "other": "Other coaching",
-}
-# Solid colours that read on white and survive mail clients that drop CSS classes.
-CATEGORY_COLORS: Mapping[str, str] = {
-    "coaching": "#2e7d32",
-    "account_management": "#1565c0",
-    "recruiting": "#6a1b9a",
-    "non_sales": "#c62828",
-    "personal": "#757575",
-    "unclassified": "#f9a825",
-    "free": "#cfd8dc",
-}
-SINK_CATEGORIES: frozenset[str] = frozenset(
-    {"account_management", "recruiting", "non_sales", "unclassified"}
-)
-_RANK: dict[str, int] = {c: i for i, c in enumerate(PRECEDENCE)}
-_KIND_RANK = {k: i for i, k in enumerate(COACHING_KINDS)}
-_DAY = timedelta(days=1)
-_MINUTE = timedelta(minutes=1)
-
-
-# -- results ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TargetResult:
-    """One target from `audit.targets` against the week's actual figure.
-
-    `unit` is `%` (share of working hours; values are percentages) or `min` (values are
-    minutes). `op` is `>=` for a floor and `<=` for a ceiling.
-    """
-
-    key: str
-    category: str
-    op: Literal[">=", "<="]
-    unit: Literal["%", "min"]
-    target: float
-    actual: float
-    met: bool
-
-
-@dataclass(frozen=True)
-class UnclassifiedEvent:
-    """An event no rule or category placed: reported so the manager can add a rule.
-
-    `duration` is its own time inside working hours this week; `counted` is what it carried in
-    the audit after overlaps (less when a higher-precedence event covered part of it).
-    """
-
-    title: str
-    organizer: str
-    start: datetime
-    duration: timedelta
-    counted: timedelta
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class TimeSink:
-    """Non-coaching time one organizer put on the manager's calendar this week."""
-
-    organizer: str
-    duration: timedelta
-    events: int
-    categories: Mapping[str, timedelta]
-
-    @property
-    def main_category(self) -> str:
-        return max(self.categories.items(), key=lambda kv: (kv[1], -_RANK.get(kv[0], 99)))[0]
-
-
-@dataclass(frozen=True)
-class AuditWeek:
-    """Where one week's working hours went. Every duration is a timedelta, exact to the second."""
-
-    week_start: date
-    timezone: str
-    working: timedelta
-    categories: Mapping[str, timedelta]  # every bucket of PRECEDENCE, in that order
-    coaching_kinds: Mapping[str, timedelta]  # every kind of COACHING_KINDS, in that order
-    outside_hours: timedelta
-    declined: timedelta
-    declined_count: int
-    targets: tuple[TargetResult, ...]
-    unclassified: tuple[UnclassifiedEvent, ...]
-    sinks: tuple[TimeSink, ...]  # every organizer, largest first
-    events_counted: int = 0
-    not_counted: Mapping[str, int] = field(default_factory=dict)
-
-    @property
-    def week_label(self) -> str:
-        return iso_week(self.week_start)
-
-    @property
-    def counted(self) -> timedelta:
-        """Working time covered by counted events (overlaps once)."""
-        return sum(self.categories.values(), timedelta())
-
-    @property
-    def free(self) -> timedelta:
-        """Working time no counted event covered."""
-        return max(self.working - self.counted, timedelta())
-
-    @property
-    def coaching_share(self) -> float:
-        return share(self.categories["coaching"], self.working)
-
-    @property
-    def top_sinks(self) -> tuple[TimeSink, ...]:
-        return self.sinks[:3]
-
-
-def share(part: timedelta, whole: timedelta) -> float:
-    """`part` as a percentage of `whole` (0 when there is no whole)."""
-    if whole <= timedelta():
-        return 0.0
-    return 100.0 * (part / whole)
-
-
-def minutes(td: timedelta) -> int:
-    """Whole minutes in a duration (seconds are dropped, never rounded up)."""
-    return int(td // _MINUTE)
-
-
-def fmt_hours(td: timedelta) -> str:
-    """`4h30`, `0h45`, `12h00`: hours and minutes, the way a timesheet reads."""
-    h, m = divmod(minutes(td), 60)
-    return f"{h}h{m:02d}"
-
-
-def fmt_share(pct: float) -> str:
-    return f"{pct:.0f}%"
-
 
 # -- counting -----------------------------------------------------------------------------
 
@@ -318,13 +205,54 @@ def audit_week(
     the policy's rules. See the module docstring for the counting rules.
     """
     mgr = policy.manager
-    tz = mgr.tz
     week = week_window(mgr, week_start)
     work = working_intervals(mgr, week_start, week_start + 7 * _DAY)
     work_list = sorted(work.values())
     working = sum((iv.duration for iv in work_list), timedelta())
 
     in_week = [ev for ev in events if _touches(ev, week, week_start)]
+    counted_events, not_counted, declined_spans, declined_count = _sort_out(
+        in_week, week, work, work_list
+    )
+    if classifier is None:
+        classifier = default_classifier(policy, events)
+    labels = _classify_all(counted_events, classifier)
+
+    pieces: list[_Piece] = []
+    own_time: dict[int, list[Interval]] = defaultdict(list)
+    for i, (ev, (bucket, _reason)) in enumerate(zip(counted_events, labels, strict=True)):
+        segs, outside_ok = _event_segments(ev, week, work)
+        kind = _coaching_kind(ev) if bucket == "coaching" else None
+        for seg in segs:
+            pieces.append(_Piece(seg.start, seg.end, i, bucket, kind, outside_ok))
+        own_time[i] = _clip_all(segs, work_list)
+    cats, kinds, per_event, outside = _attribute(pieces, work_list)
+
+    return AuditWeek(
+        week_start=week_start,
+        timezone=mgr.timezone,
+        working=working,
+        categories=cats,
+        coaching_kinds=kinds,
+        outside_hours=outside,
+        declined=total(declined_spans),
+        declined_count=declined_count,
+        targets=_targets(policy, cats, working),
+        unclassified=_unclassified(policy, counted_events, labels, own_time, per_event),
+        sinks=_sinks(counted_events, labels, per_event, mgr.email),
+        events_counted=sum(1 for i in range(len(counted_events)) if own_time[i]),
+        not_counted=dict(not_counted),
+    )
+
+
+def _sort_out(
+    in_week: Sequence[Event],
+    week: Interval,
+    work: dict[date, Interval],
+    work_list: Sequence[Interval],
+) -> tuple[list[Event], dict[str, int], list[Interval], int]:
+    """The week's events that count; why the others do not (cancelled, declined, free, ...);
+    the declined meetings' time inside working hours, and how many there were."""
     not_counted: dict[str, int] = defaultdict(int)
     declined_spans: list[Interval] = []
     declined_count = 0
@@ -345,20 +273,14 @@ def audit_week(
             not_counted[ev.event_type] += 1
         else:
             counted_events.append(ev)
+    return counted_events, not_counted, declined_spans, declined_count
 
-    if classifier is None:
-        classifier = default_classifier(policy, events)
-    labels = _classify_all(counted_events, classifier)
 
-    pieces: list[_Piece] = []
-    own_time: dict[int, list[Interval]] = defaultdict(list)
-    for i, (ev, (bucket, _reason)) in enumerate(zip(counted_events, labels, strict=True)):
-        segs, outside_ok = _event_segments(ev, week, work)
-        kind = _coaching_kind(ev) if bucket == "coaching" else None
-        for seg in segs:
-            pieces.append(_Piece(seg.start, seg.end, i, bucket, kind, outside_ok))
-        own_time[i] = _clip_all(segs, work_list)
-
+def _attribute(
+    pieces: Sequence[_Piece], work_list: Sequence[Interval]
+) -> tuple[dict[str, timedelta], dict[str, timedelta], dict[int, timedelta], timedelta]:
+    """Each minute of working time to one category (and coaching kind, and event) by
+    precedence; short events' time outside working hours apart."""
     cats: dict[str, timedelta] = {c: timedelta() for c in PRECEDENCE}
     kinds: dict[str, timedelta] = {k: timedelta() for k in COACHING_KINDS}
     per_event: dict[int, timedelta] = defaultdict(timedelta)
@@ -373,14 +295,25 @@ def audit_week(
             per_event[win.index] += span
         elif any(p.outside_ok for p in covering):
             outside += span
+    return cats, kinds, per_event, outside
 
-    unclassified = tuple(
+
+def _unclassified(
+    policy: Policy,
+    counted_events: Sequence[Event],
+    labels: Sequence[tuple[str, str]],
+    own_time: dict[int, list[Interval]],
+    per_event: dict[int, timedelta],
+) -> tuple[UnclassifiedEvent, ...]:
+    """The counted events no rule or category placed, in time order."""
+    mgr = policy.manager
+    return tuple(
         sorted(
             (
                 UnclassifiedEvent(
                     title=ev.title,
                     organizer=_organizer(ev, mgr.email),
-                    start=ev.start.astimezone(tz),
+                    start=ev.start.astimezone(mgr.tz),
                     duration=total(own_time[i]),
                     counted=per_event[i],
                     reason=labels[i][1],
@@ -390,21 +323,6 @@ def audit_week(
             ),
             key=lambda u: (u.start, u.title),
         )
-    )
-    return AuditWeek(
-        week_start=week_start,
-        timezone=mgr.timezone,
-        working=working,
-        categories=cats,
-        coaching_kinds=kinds,
-        outside_hours=outside,
-        declined=total(declined_spans),
-        declined_count=declined_count,
-        targets=_targets(policy, cats, working),
-        unclassified=unclassified,
-        sinks=_sinks(counted_events, labels, per_event, mgr.email),
-        events_counted=sum(1 for i in range(len(counted_events)) if own_time[i]),
-        not_counted=dict(not_counted),
     )
 
 
@@ -565,398 +483,3 @@ def _sinks(
     ]
     sinks.sort(key=lambda s: (-s.duration, s.organizer))
     return tuple(sinks)
-
-
-# -- template contexts --------------------------------------------------------------------
-
-
-def _target_text(t: TargetResult) -> str:
-    if t.unit == "%":
-        return f"≥ {t.target:g}%"
-    return f"≤ {fmt_hours(timedelta(minutes=t.target))}"
-
-
-def _targets_by_category(week: AuditWeek) -> dict[str, TargetResult]:
-    return {t.category: t for t in week.targets}
-
-
-def _text_bar(width: int) -> str:
-    """The bar for plain-text parts: one `#` per 4% of working hours, at least one if any."""
-    return "#" * -(-width // 4)
-
-
-def _bar_width(part: timedelta, whole: timedelta) -> int:
-    """Bar width in whole percent of working hours; a visible sliver for any non-zero time."""
-    if part <= timedelta() or whole <= timedelta():
-        return 0
-    return max(1, min(100, round(share(part, whole))))
-
-
-def _category_rows(week: AuditWeek) -> list[dict[str, Any]]:
-    targets = _targets_by_category(week)
-    rows: list[dict[str, Any]] = []
-    for cat in (*PRECEDENCE, "free"):
-        spent = week.free if cat == "free" else week.categories[cat]
-        t = targets.get(cat)
-        rows.append(
-            {
-                "category": cat,
-                "label": CATEGORY_LABELS[cat],
-                "minutes": minutes(spent),
-                "hours": fmt_hours(spent),
-                "share": fmt_share(share(spent, week.working)),
-                "target": _target_text(t) if t else "",
-                "status": ("met" if t.met else "missed") if t else "",
-                "color": CATEGORY_COLORS[cat],
-                "width": _bar_width(spent, week.working),
-                "bar": _text_bar(_bar_width(spent, week.working)),
-            }
-        )
-    return rows
-
-
-def _kind_rows(week: AuditWeek) -> list[dict[str, Any]]:
-    return [
-        {
-            "kind": k,
-            "label": KIND_LABELS[k],
-            "minutes": minutes(v),
-            "hours": fmt_hours(v),
-            "share": fmt_share(share(v, week.working)),
-            "width": _bar_width(v, week.working),
-        }
-        for k, v in week.coaching_kinds.items()
-        if v > timedelta() or k != "other"
-    ]
-
-
-def _sink_rows(
-    sinks: Sequence[TimeSink], working: timedelta, manager_email: str
-) -> list[dict[str, Any]]:
-    return [
-        {
-            "organizer": s.organizer,
-            "you": s.organizer == manager_email,
-            "hours": fmt_hours(s.duration),
-            "minutes": minutes(s.duration),
-            "share": fmt_share(share(s.duration, working)),
-            "events": s.events,
-            "category": CATEGORY_LABELS[s.main_category],
-        }
-        for s in sinks
-    ]
-
-
-def _unclassified_rows(week: AuditWeek) -> list[dict[str, Any]]:
-    return [
-        {
-            "title": u.title,
-            "organizer": u.organizer,
-            "when": f"{u.start:%a} {u.start.day} {u.start:%b %H:%M}",
-            "hours": fmt_hours(u.duration),
-            "minutes": minutes(u.duration),
-        }
-        for u in week.unclassified
-    ]
-
-
-def _trend(weeks: Sequence[AuditWeek]) -> dict[str, Any]:
-    """Per category: hours and share for each week, oldest first, plus the coaching share bars."""
-    labels = [w.week_label for w in weeks]
-    rows = []
-    for cat in PRECEDENCE:
-        rows.append(
-            {
-                "category": cat,
-                "label": CATEGORY_LABELS[cat],
-                "hours": [fmt_hours(w.categories[cat]) for w in weeks],
-                "shares": [fmt_share(share(w.categories[cat], w.working)) for w in weeks],
-            }
-        )
-    target = weeks[-1].targets[0].target if weeks else 0.0
-    coaching = [
-        {
-            "week": w.week_label,
-            "share": fmt_share(w.coaching_share),
-            "width": _bar_width(w.categories["coaching"], w.working),
-            "met": w.targets[0].met,
-            "color": CATEGORY_COLORS["coaching"]
-            if w.targets[0].met
-            else CATEGORY_COLORS["non_sales"],
-        }
-        for w in weeks
-    ]
-    return {"weeks": labels, "rows": rows, "coaching": coaching, "target": f"{target:g}%"}
-
-
-def _week_dates(week_start: date, n_weeks: int = 1) -> str:
-    last = week_start + (7 * n_weeks - 1) * _DAY
-    return f"{week_start.day} {week_start:%b} – {last.day} {last:%b %Y}"
-
-
-def audit_context(policy: Policy, weeks: Sequence[AuditWeek]) -> dict[str, Any]:
-    """Plain, display-ready data for the audit email and the summary's chart (last week first).
-
-    Keys: manager, week, dates, working_hours, coaching_share, coaching_target, coaching_met,
-    rows (per category, with bar width and colour), kinds, targets, trend, sinks, unclassified,
-    outside_hours, declined_hours, declined_count.
-    """
-    if not weeks:
-        raise ValueError("audit_context needs at least one audited week")
-    w = weeks[-1]
-    first = _targets_by_category(w)["coaching"]
-    return {
-        "manager": {"name": policy.manager.name, "email": policy.manager.email},
-        "week": w.week_label,
-        "dates": _week_dates(w.week_start),
-        "timezone": w.timezone,
-        "working_hours": fmt_hours(w.working),
-        "counted_hours": fmt_hours(w.counted),
-        "coaching_hours": fmt_hours(w.categories["coaching"]),
-        "coaching_share": fmt_share(w.coaching_share),
-        "coaching_target": f"{first.target:g}%",
-        "coaching_met": first.met,
-        "coaching_width": _bar_width(w.categories["coaching"], w.working),
-        "target_width": max(0, min(100, round(first.target))),
-        "rows": _category_rows(w),
-        "kinds": _kind_rows(w),
-        "targets": [
-            {
-                "category": CATEGORY_LABELS[t.category],
-                "target": _target_text(t),
-                "actual": fmt_share(t.actual)
-                if t.unit == "%"
-                else fmt_hours(timedelta(minutes=t.actual)),
-                "status": "met" if t.met else "missed",
-            }
-            for t in w.targets
-        ],
-        "targets_missed": sum(1 for t in w.targets if not t.met),
-        "trend": _trend(weeks),
-        "sinks": _sink_rows(w.top_sinks, w.working, policy.manager.email),
-        "unclassified": _unclassified_rows(w),
-        "outside_hours": fmt_hours(w.outside_hours),
-        "declined_hours": fmt_hours(w.declined),
-        "declined_count": w.declined_count,
-    }
-
-
-def leadership_context(policy: Policy, weeks_of_month: Sequence[AuditWeek]) -> dict[str, Any]:
-    """The monthly report a manager forwards to leadership: only what the calendar shows.
-
-    Month totals per category, coaching share against the target, how many weeks met each
-    target, the biggest time sinks, and the meetings the manager declined (time not spent).
-    """
-    if not weeks_of_month:
-        raise ValueError("leadership_context needs at least one audited week")
-    ws = list(weeks_of_month)
-    working = sum((w.working for w in ws), timedelta())
-    cats = {c: sum((w.categories[c] for w in ws), timedelta()) for c in PRECEDENCE}
-    kinds = {k: sum((w.coaching_kinds[k] for w in ws), timedelta()) for k in COACHING_KINDS}
-    free = sum((w.free for w in ws), timedelta())
-    target = ws[-1].targets[0].target
-    month_share = share(cats["coaching"], working)
-    sinks: dict[str, dict[str, Any]] = {}
-    for w in ws:
-        for s in w.sinks:
-            agg = sinks.setdefault(s.organizer, {"duration": timedelta(), "events": 0, "cats": {}})
-            agg["duration"] += s.duration
-            agg["events"] += s.events
-            for c, d in s.categories.items():
-                agg["cats"][c] = agg["cats"].get(c, timedelta()) + d
-    month_sinks = sorted(
-        (TimeSink(o, a["duration"], a["events"], a["cats"]) for o, a in sinks.items()),
-        key=lambda s: (-s.duration, s.organizer),
-    )[:3]
-    met_counts = []
-    for i, t in enumerate(ws[-1].targets):
-        met_counts.append(
-            {
-                "category": CATEGORY_LABELS[t.category],
-                "target": _target_text(t),
-                "weeks_met": sum(1 for w in ws if w.targets[i].met),
-                "weeks": len(ws),
-            }
-        )
-    declined = sum((w.declined for w in ws), timedelta())
-    return {
-        "manager": {"name": policy.manager.name, "email": policy.manager.email},
-        "period": f"{ws[0].week_label} – {ws[-1].week_label}",
-        "dates": _week_dates(ws[0].week_start, len(ws)),
-        "n_weeks": len(ws),
-        "working_hours": fmt_hours(working),
-        "coaching_hours": fmt_hours(cats["coaching"]),
-        "coaching_share": fmt_share(month_share),
-        "coaching_target": f"{target:g}%",
-        "coaching_met": month_share >= target,
-        "rows": [
-            {
-                "label": CATEGORY_LABELS[c],
-                "hours": fmt_hours(v),
-                "share": fmt_share(share(v, working)),
-                "color": CATEGORY_COLORS[c],
-                "width": _bar_width(v, working),
-                "bar": _text_bar(_bar_width(v, working)),
-                "status": ("met" if month_share >= target else "missed") if c == "coaching" else "",
-            }
-            for c, v in (*cats.items(), ("free", free))
-        ],
-        "kinds": [
-            {"label": KIND_LABELS[k], "hours": fmt_hours(v)}
-            for k, v in kinds.items()
-            if v > timedelta()
-        ],
-        "weekly": [
-            {
-                "week": w.week_label,
-                "coaching_share": fmt_share(w.coaching_share),
-                "coaching_hours": fmt_hours(w.categories["coaching"]),
-                "width": _bar_width(w.categories["coaching"], w.working),
-                "met": w.targets[0].met,
-            }
-            for w in ws
-        ],
-        "targets": met_counts,
-        "sinks": _sink_rows(month_sinks, working, policy.manager.email),
-        "declined_hours": fmt_hours(declined),
-        "declined_count": sum(w.declined_count for w in ws),
-        "unclassified_hours": fmt_hours(cats["unclassified"]),
-    }
-
-
-# -- sample data for `coachd check` and previews -------------------------------------------
-
-
-def sample_policy() -> Policy:
-    """A small, valid policy for previews: a manager in Chicago with three reps."""
-    return Policy(
-        manager=Manager(
-            name="Dana Whitfield", email="dana@acme-sales.example", timezone="America/Chicago"
-        ),
-        team=[
-            Rep(name="Sam Ortiz", email="sam@acme-sales.example"),
-            Rep(name="Priya Nair", email="priya@acme-sales.example"),
-            Rep(name="Lee Chen", email="lee@acme-sales.example"),
-        ],
-    )
-
-
-def sample_events(policy: Policy, last_week_start: date, weeks: int = 4) -> list[Event]:
-    """A plausible month of a sales manager's calendar, coaching growing week by week."""
-    tz = policy.manager.tz
-    me = policy.manager.email
-    out: list[Event] = []
-
-    def add(
-        d: date,
-        hh: int,
-        mm: int,
-        mins: int,
-        title: str,
-        org: str,
-        kind: str = "",
-        status: PartStat = "accepted",
-    ) -> None:
-        start = local_dt(d, time(hh, mm), tz)
-        n = len(out)
-        tag = CoachdTag(f"{kind}:-:{d}", kind, None, str(d)) if kind else None
-        out.append(
-            Event(
-                id=f"sample-{n}",
-                uid=f"sample-{n}",
-                calendar=me,
-                title=title,
-                start=start,
-                end=start + timedelta(minutes=mins),
-                organizer=org,
-                attendees=(Attendee(me, status="accepted"),),
-                self_status=None if org == me else status,
-                tag=tag,
-            )
-        )
-
-    for n in range(weeks):
-        mon = last_week_start - 7 * _DAY * (weeks - 1 - n)
-        for day in (0, 2, 4):
-            add(mon + day * _DAY, 8, 30, 15, "Team huddle", me, "huddle")
-        add(mon + _DAY, 10, 0, 60, "Sales meeting: discovery questions", me, "sales_meeting")
-        for i, rep in enumerate(policy.team):
-            add(mon + (1 + i % 3) * _DAY, 14, 0, 30, f"1:1 {rep.name}", me, "one_on_one")
-        if n >= 1:
-            add(mon + 3 * _DAY, 8, 0, 240 + 60 * n, "Ride-along: Sam Ortiz", me, "ride_along")
-        add(mon, 13, 0, 45, "Call review", me, "call_review")
-        add(mon + 2 * _DAY, 9, 0, 90 - 15 * n, "Facilities committee", "ops@acme-hq.example")
-        add(mon + 4 * _DAY, 11, 0, 120 - 30 * (n % 2), "Key account review: Globex", me)
-        add(mon + 4 * _DAY, 15, 0, 60, "Interview: SDR candidate", "talent@acme-hq.example")
-        add(mon, 15, 0, 60, "Quarterly compliance training", "hr@acme-hq.example")
-        add(mon + 3 * _DAY, 16, 0, 30, "Catch-up", "vp@acme-hq.example")
-        add(mon + 2 * _DAY, 13, 0, 45 if n < 2 else 60, "Call review", me, "call_review")
-        add(mon + 1 * _DAY, 12, 0, 60, "Dentist", me)
-        add(mon + 2 * _DAY, 18, 30, 120, "Customer dinner: Initech", "buyer@initech.example")
-        if n >= 2:
-            add(
-                mon + 3 * _DAY,
-                13,
-                0,
-                60,
-                "Office move planning",
-                "ops@acme-hq.example",
-                status="declined",
-            )
-    return out
-
-
-_SAMPLE_CATEGORIES: Mapping[str, Bucket] = {
-    "facilities": "non_sales",
-    "compliance": "non_sales",
-    "key account": "account_management",
-    "interview": "recruiting",
-    "customer dinner": "account_management",
-    "dentist": "personal",
-}
-
-
-def _sample_classifier(ev: Event) -> tuple[str, str]:
-    low = ev.title.lower()
-    for word, cat in _SAMPLE_CATEGORIES.items():
-        if word in low:
-            return cat, f"title mentions {word!r}"
-    return "unclassified", "no rule or category matched"
-
-
-def sample_audit_weeks(weeks: int = 4) -> tuple[Policy, list[AuditWeek]]:
-    """The sample policy and its audited weeks (fixed dates: the month before 30 Nov 2026)."""
-    policy = sample_policy()
-    last = date(2026, 11, 23)
-    events = sample_events(policy, last, weeks)
-    return policy, audit_weeks(policy, events, last, weeks, classifier=_sample_classifier)
-
-
-def audit_email_context(policy: Policy, weeks: Sequence[AuditWeek]) -> dict[str, Any]:
-    """The context of the standalone `audit` email: `{"audit": audit_context(...)}`.
-
-    The templates read everything under `audit`, like the weekly summary's audit section, so
-    the same partials (`_audit_chart.html`, `_audit_section.*`) serve both emails.
-    """
-    return {"audit": audit_context(policy, weeks)}
-
-
-def sample_audit_context() -> dict[str, Any]:
-    """A complete `audit` email context from sample data, for `coachd check` and previews."""
-    policy, weeks = sample_audit_weeks()
-    return audit_email_context(policy, weeks)
-
-
-def sample_leadership_context() -> dict[str, Any]:
-    """A complete `leadership_report` email context from the same sample month."""
-    policy, weeks = sample_audit_weeks()
-    return leadership_context(policy, weeks)
-
-
-def sample_context(kind: str) -> dict[str, Any]:
-    """Sample context for the email kinds this module owns; KeyError for any other kind."""
-    if kind == "audit":
-        return sample_audit_context()
-    if kind == "leadership_report":
-        return sample_leadership_context()
-    raise KeyError(kind)

@@ -43,7 +43,7 @@ from planner.reconcile import adopt, deleted_by_someone, index, remember_deleted
 from planner.ride_alongs import plan_ride_alongs, sales_meeting_days
 from planner.slots import Board, local_day, to_utc
 from planner.time_off import day_spans, holidays_between, is_out_of_office, region_of
-from planner.timeutil import any_overlap, week_monday
+from planner.timeutil import Interval, any_overlap, week_monday
 
 __all__ = ["Block", "CoachingPlan", "plan_coaching"]
 
@@ -67,45 +67,17 @@ def plan_coaching(policy: Policy, snapshot: Snapshot, now: datetime) -> Coaching
         return plan
 
     ex = index(snapshot, now)
-    cfg = policy.coaching
-    disabled = {
-        kind
-        for kind, on in (
-            ("ride_along", cfg.ride_along.enabled),
-            ("huddle", cfg.huddle.enabled),
-            ("sales_meeting", cfg.sales_meeting.enabled),
-            ("call_review", cfg.call_review.enabled),
-        )
-        if not on
-    }
-    cancels, gone = unwanted(ex, {r.email for r in policy.team}, disabled)
+    cancels, gone = unwanted(ex, {r.email for r in policy.team}, _disabled_kinds(policy))
     reconciled: list[CoachingAction] = [r for r in adopt(ex, tz) if r.key not in gone]
     reconciled += cancels
 
     today, last = local_day(now, tz), local_day(hz.end, tz)
-    words = policy.manager.out_of_office_words
     mine_off = day_spans(holidays_between(policy.manager.holidays, today, last), tz)
     reps_off = {
         r.email: day_spans(holidays_between(region_of(policy, r.email), today, last), tz)
         for r in policy.team
     }
-    board = Board(
-        tz=tz,
-        manager_busy=[
-            *(
-                ev.interval
-                for ev in snapshot.events
-                if ev.tag is None and (ev.blocks_time() or is_out_of_office(ev, words))
-            ),
-            *mine_off,
-        ],
-        rep_busy={
-            r: [*snapshot.rep_busy.get(r, ()), *reps_off.get(r, ())]
-            for r in {*snapshot.rep_busy, *reps_off}
-        },
-        buffer=cfg.buffer,
-        cap=cfg.max_per_day,
-    )
+    board = _board(policy, snapshot, mine_off, reps_off)
     ctx = Ctx(
         policy=policy,
         now=now,
@@ -118,23 +90,7 @@ def plan_coaching(policy: Policy, snapshot: Snapshot, now: datetime) -> Coaching
     ctx.protected = protected_time(ctx, snapshot, mine_off)
     troubles, stale = find_troubles(ctx, snapshot, reps_off, gone)
     set_aside = {t.event.id for t in troubles} | {c.event_id for c in stale}
-    for ev in ex.events:
-        assert ev.tag is not None
-        if ev.tag.key in gone or ev.id in set_aside:
-            continue
-        board.place(ev.interval)
-        if ev.end > now and ev.start < hz.end:
-            plan.blocks.append(_existing_block(ctx, ev))
-            if ev.start > now and any_overlap(to_utc(ev.interval), ctx.protected):
-                # something coachd must not touch (a protected meeting, time off) sits on a
-                # block it does not move: the manager chooses, so it is a "needs you"
-                ctx.report(
-                    f"{ev.title} on {fmt_when(ev.start, tz)}",
-                    _conflict(ctx, snapshot, ev, protected=True),
-                    rep=ev.tag.rep,
-                )
-            elif ev.start > now and board.meetings_overlap(ev.interval):
-                plan.conflicts.append(_conflict(ctx, snapshot, ev))
+    _place_existing(ctx, snapshot, gone | set_aside)
 
     reconciled += stale
     reconciled += resolve(ctx, troubles)
@@ -148,13 +104,7 @@ def plan_coaching(policy: Policy, snapshot: Snapshot, now: datetime) -> Coaching
         if rec.key not in rebooked and rec.key not in gone:
             reconciled.append(remember_deleted(rec, _deleted_reason(policy, rec)))
 
-    # whatever else could not be booked (a busy fixed time, no ride-along day) needs the
-    # manager too: every skip is reported, never only logged
-    reported = {f"{n.what}: {n.why}" for n in plan.needs}
-    for line in plan.skipped:
-        if line not in reported:
-            what, _, why = line.partition(": ")
-            plan.needs.append(NeedsYou(what=what, why=why or "could not be booked"))
+    _skipped_needs_you(plan)
 
     books = sorted((a for a in plan.actions if isinstance(a, Book)), key=lambda b: (b.start, b.key))
     plan.actions = [*reconciled, *books]
@@ -166,6 +116,82 @@ def plan_coaching(policy: Policy, snapshot: Snapshot, now: datetime) -> Coaching
         len(plan.skipped),
     )
     return plan
+
+
+def _disabled_kinds(policy: Policy) -> set[str]:
+    """The coaching kinds switched off in the policy (their blocks are cancelled)."""
+    cfg = policy.coaching
+    return {
+        kind
+        for kind, on in (
+            ("ride_along", cfg.ride_along.enabled),
+            ("huddle", cfg.huddle.enabled),
+            ("sales_meeting", cfg.sales_meeting.enabled),
+            ("call_review", cfg.call_review.enabled),
+        )
+        if not on
+    }
+
+
+def _board(
+    policy: Policy,
+    snapshot: Snapshot,
+    mine_off: list[Interval],
+    reps_off: dict[str, list[Interval]],
+) -> Board:
+    """Who is busy when: the manager's meetings and out-of-office time (not coachd's own
+    blocks, placed later), public holidays, and each rep's busy time and holidays."""
+    words = policy.manager.out_of_office_words
+    return Board(
+        tz=policy.manager.tz,
+        manager_busy=[
+            *(
+                ev.interval
+                for ev in snapshot.events
+                if ev.tag is None and (ev.blocks_time() or is_out_of_office(ev, words))
+            ),
+            *mine_off,
+        ],
+        rep_busy={
+            r: [*snapshot.rep_busy.get(r, ()), *reps_off.get(r, ())]
+            for r in {*snapshot.rep_busy, *reps_off}
+        },
+        buffer=policy.coaching.buffer,
+        cap=policy.coaching.max_per_day,
+    )
+
+
+def _place_existing(ctx: Ctx, snapshot: Snapshot, skip: set[str]) -> None:
+    """Put coachd's blocks on the board and in the plan (except the ones in `skip`, by key or
+    event id), reporting those a protected meeting or another meeting overlaps."""
+    plan, tz = ctx.plan, ctx.tz
+    for ev in ctx.existing.events:
+        assert ev.tag is not None
+        if ev.tag.key in skip or ev.id in skip:
+            continue
+        ctx.board.place(ev.interval)
+        if ev.end > ctx.now and ev.start < ctx.end:
+            plan.blocks.append(_existing_block(ctx, ev))
+            if ev.start > ctx.now and any_overlap(to_utc(ev.interval), ctx.protected):
+                # something coachd must not touch (a protected meeting, time off) sits on a
+                # block it does not move: the manager chooses, so it is a "needs you"
+                ctx.report(
+                    f"{ev.title} on {fmt_when(ev.start, tz)}",
+                    _conflict(ctx, snapshot, ev, protected=True),
+                    rep=ev.tag.rep,
+                )
+            elif ev.start > ctx.now and ctx.board.meetings_overlap(ev.interval):
+                plan.conflicts.append(_conflict(ctx, snapshot, ev))
+
+
+def _skipped_needs_you(plan: CoachingPlan) -> None:
+    """Whatever else could not be booked (a busy fixed time, no ride-along day) needs the
+    manager too: every skip is reported, never only logged."""
+    reported = {f"{n.what}: {n.why}" for n in plan.needs}
+    for line in plan.skipped:
+        if line not in reported:
+            what, _, why = line.partition(": ")
+            plan.needs.append(NeedsYou(what=what, why=why or "could not be booked"))
 
 
 def _weeks_below(policy: Policy, snapshot: Snapshot, now: datetime) -> dict[str, int]:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from planner.actions import SendEmail
-from planner.audit import sample_events
+from planner.actions import AfterBooking, SendEmail
 from planner.contexts import (
     Block,
     BookedBlock,
@@ -24,11 +23,10 @@ from planner.contexts import (
     sales_meeting_context,
     summary_context,
 )
-from planner.model import BookingRecord, Decision, KpiRow, Snapshot
+from planner.model import Decision, Snapshot
 from planner.policy import Policy
 from planner.timeutil import (
     WEEKDAYS,
-    Interval,
     format_duration,
     iso_week,
     local_dt,
@@ -36,17 +34,13 @@ from planner.timeutil import (
 )
 
 __all__ = [
-    "KINDS",
     "BookedBlock",
     "config_error_email",
     "fault_email",
     "plan_emails",
     "preview_context",
-    "sample_context",
 ]
 
-# The kinds this module plans and gives sample contexts for (templates/<kind>.*).
-KINDS = ("agenda", "summary", "digest", "sales_meeting", "config_error", "fault")
 # A digest looks back at most this far when earlier digests were never sent.
 DIGEST_MAX_LOOKBACK = timedelta(days=7)
 _REPORTED = ("decline", "delegate", "flag")
@@ -125,6 +119,7 @@ def _agendas(
                 context=ctx,
                 reason=f"one-on-one with {ctx['rep']['name']} at {ctx['meeting']['when']} "
                 f"is within {format_duration(cfg.before)}",
+                waits_on=AfterBooking(b.key),
             )
         )
     return out
@@ -154,6 +149,7 @@ def _sales_meetings(
                 context=ctx,
                 reason=f"sales meeting on {ctx['topic']!r} at {ctx['meeting']['when']} "
                 f"is within {format_duration(cfg.before)}",
+                waits_on=AfterBooking(b.key),
             )
         )
     return out
@@ -277,244 +273,6 @@ def fault_email(policy: Policy, sentence: str, since: datetime) -> SendEmail:
     )
 
 
-# -- sample data for `coachd check` and `coachd preview` ---------------------------------------
-
-
-def sample_policy() -> Policy:
-    """A small realistic team used to render every template without a real config."""
-    return Policy.model_validate(
-        {
-            "manager": {
-                "name": "Dana Whitfield",
-                "email": "dana@example.com",
-                "timezone": "America/Chicago",
-            },
-            "team": [
-                {
-                    "name": "Alex Rivera",
-                    "email": "alex@example.com",
-                    "goals": ["Close 3 new logos this quarter", "Run discovery on every call"],
-                    "start_date": "2026-10-05",
-                },
-                {
-                    "name": "Sam Okafor",
-                    "email": "sam@example.com",
-                    "goals": ["Make President's Club"],
-                },
-                {"name": "Priya Nair", "email": "priya@example.com"},
-            ],
-            "kpis": [
-                {"id": "calls", "name": "Calls", "unit": "calls", "minimum": 50, "goal": 70},
-                {"id": "meetings", "name": "Meetings set", "minimum": 8, "goal": 12},
-                {"id": "win_rate", "name": "Win rate", "unit": "%", "minimum": 20, "goal": 30},
-            ],
-            "coaching": {
-                "ramp_milestones": [
-                    {"week": 4, "goal": "Runs discovery calls alone"},
-                    {"week": 8, "goal": "Books 8 meetings a week"},
-                    {"week": 12, "goal": "Meets every minimum standard"},
-                ]
-            },
-        }
-    )
-
-
-def _sample_snapshot(policy: Policy, now: datetime) -> Snapshot:
-    tz = policy.manager.tz
-    monday = week_monday(now.astimezone(tz).date())
-    figures = {
-        "alex@example.com": {"calls": [38, 41, 45, 44], "meetings": [6, 7, 9, 7], "win_rate": []},
-        "sam@example.com": {
-            "calls": [72, 75, 70, 78],
-            "meetings": [12, 13, 11, 14],
-            "win_rate": [31, 28, 33, 35],
-        },
-        "priya@example.com": {
-            "calls": [40, 42, 44, 46],
-            "meetings": [5, 6, 7, 7],
-            "win_rate": [18, 17, 19, 18],
-        },
-    }
-    rows = []
-    for rep, kpis in figures.items():
-        for kpi, vals in kpis.items():
-            for i, v in enumerate(vals):
-                rows.append(KpiRow(monday - timedelta(weeks=len(vals) - i), rep, kpi, float(v)))
-    # Priya has been below on calls for longer than the four weeks shown.
-    for i in range(5, 8):
-        rows.append(KpiRow(monday - timedelta(weeks=i), "priya@example.com", "calls", 39.0))
-    ride = local_dt(monday - timedelta(days=19), _t(9), tz)
-    booking = BookingRecord(
-        key="ride_along:alex@example.com:2026-W45",
-        event_id="sampleride",
-        generation=0,
-        status="booked",
-        kind="ride_along",
-        rep="alex@example.com",
-        start=ride,
-        end=ride + timedelta(hours=4),
-    )
-    decided = now - timedelta(hours=3)
-    start = local_dt(monday + timedelta(days=3), _t(14), tz)
-    decisions = {
-        "ev1": Decision(
-            event_id="ev1",
-            fingerprint="f1",
-            action="decline",
-            rule="facilities",
-            reason="rule 'facilities' matched the title",
-            decided_at=decided,
-            title="Parking garage renovation update",
-            organizer="facilities@example.com",
-            start=start,
-        ),
-        "ev2": Decision(
-            event_id="ev2",
-            fingerprint="f2",
-            action="flag",
-            rule="budget",
-            reason="non-sales meetings would reach 6h this week (budget 5h)",
-            decided_at=decided,
-            title="Q1 offsite planning <draft>",
-            organizer="ops@example.com",
-            start=start + timedelta(hours=2),
-        ),
-        "ev3": Decision(
-            event_id="ev3",
-            fingerprint="f3",
-            action="flag",
-            rule="non-sales",
-            reason="would decline: rule 'non-sales' matched the title word 'committee'; "
-            "at most flagged because you answered tentative (triage.protect)",
-            decided_at=decided,
-            title="Ethics committee",
-            organizer="hr@example.com",
-            start=start + timedelta(hours=4),
-            cap="protected:tentative",
-            was="keep:protected",
-        ),
-    }
-    # A plausible month of the manager's calendar, so the summary's time audit has figures.
-    events = tuple(sample_events(policy, monday - timedelta(weeks=1), 4))
-    return Snapshot(
-        window=Interval(now - timedelta(weeks=8), now + timedelta(weeks=2)),
-        events=events,
-        kpis=tuple(rows),
-        bookings={booking.key: booking},
-        decisions=decisions,
-        notes={
-            "alex@example.com": (
-                "Send Alex the discovery question bank",
-                "Role-play the pricing objection before Friday's demo",
-            )
-        },
-    )
-
-
-def _t(h: int) -> time:
-    return time(h, 0)
-
-
-def _sample_blocks(policy: Policy, now: datetime) -> list[BookedBlock]:
-    tz = policy.manager.tz
-    monday = week_monday(now.astimezone(tz).date())
-    s1 = local_dt(monday + timedelta(days=1), _t(10), tz)
-    s2 = local_dt(monday + timedelta(days=2), _t(13), tz)
-    s3 = local_dt(monday + timedelta(days=1), _t(15), tz)
-    return [
-        BookedBlock(
-            "one_on_one",
-            "alex@example.com",
-            s1,
-            s1 + timedelta(minutes=30),
-            "one_on_one:alex@example.com:2026-W49",
-            "1:1 Dana / Alex",
-        ),
-        BookedBlock(
-            "ride_along",
-            "sam@example.com",
-            s2,
-            s2 + timedelta(hours=4),
-            "ride_along:sam@example.com:2026-W49",
-            "Ride-along with Sam",
-        ),
-        BookedBlock(
-            "sales_meeting",
-            None,
-            s3,
-            s3 + timedelta(hours=1),
-            "sales_meeting:-:2026-W49",
-            "Sales meeting: Handling price objections",
-            "Handling price objections",
-        ),
-    ]
-
-
-_SAMPLE_NEEDS = (
-    {
-        "what": "1:1 with Alex Rivera in 2026-W49",
-        "why": (
-            "no free 30m slot on tue 1 Dec, wed 2 Dec, thu 3 Dec 09:00-16:00 where both are "
-            "free within the buffer and the daily coaching cap"
-        ),
-        "options": [
-            "Tue 1 Dec 14:00 if you drop 'Vendor demo: new CRM'",
-            "Thu 3 Dec 09:00 if you drop 'Facilities walkthrough'",
-        ],
-        "rep": "alex@example.com",
-    },
-)
-
-
-def sample_context(kind: str) -> dict[str, Any]:
-    """Realistic context for `kind`, built by the same code as real emails (for check/preview).
-
-    Raises KeyError for a kind this module does not know.
-    """
-    if kind not in KINDS:
-        raise KeyError(kind)
-    policy = sample_policy()
-    # A fixed instant, not the clock: samples must be reproducible (Mon 30 Nov 2026 08:00 CST).
-    now = datetime.fromisoformat("2026-11-30T14:00:00+00:00")
-    snapshot = _sample_snapshot(policy, now)
-    blocks = _sample_blocks(policy, now)
-    if kind == "agenda":
-        return agenda_context(policy, snapshot, now, blocks[0], blocks)
-    if kind == "summary":
-        return summary_context(policy, snapshot, summary_due(policy, now), blocks, _SAMPLE_NEEDS)
-    if kind == "digest":
-        due = now + timedelta(hours=9)
-        return digest_context(
-            policy,
-            list(snapshot.decisions.values()),
-            due - timedelta(days=1),
-            due,
-            [
-                "skipped calendar/you@example.com/spam.ics: RRULE FREQ=SECONDLY repeats more "
-                "often than hourly: ignored"
-            ],
-            _SAMPLE_NEEDS,
-        )
-    if kind == "sales_meeting":
-        return sales_meeting_context(policy, blocks[2])
-    if kind == "fault":
-        return fault_context(
-            policy,
-            "disk full: no space left on the device (/var/lib/coachd/state/coachd.json); "
-            "free some space",
-            now,
-        )
-    return config_error_context(
-        policy,
-        [
-            "config.yaml:14: coaching.one_on_one.every: must be at least 1 day (got 0)",
-            "config.yaml:31: kpis.2.goal: goal (5) is below the minimum (8)",
-        ],
-        "/srv/coachd/config.yaml",
-        now,
-    )
-
-
 def preview_context(
     policy: Policy,
     snapshot: Snapshot,
@@ -568,5 +326,7 @@ def preview_context(
             )
         return sales_meeting_context(policy, meeting)
     if kind in ("config_error", "fault"):
-        return sample_context(kind)
+        from planner.samples import email_context
+
+        return email_context(kind)
     raise KeyError(kind)

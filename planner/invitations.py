@@ -14,16 +14,15 @@ write failed this tick is held back (see integrations.executor) and planned agai
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from planner.actions import Action, Book, Cancel, Move, SendEmail
+from planner.actions import Action, AfterBooking, Book, Cancel, Move, SendEmail
 from planner.contexts import fmt_datetime, fmt_time
 from planner.model import Event, Snapshot
 from planner.policy import Policy
 
-EMAIL_KINDS = ("invitation", "cancellation")
 KIND_LABELS = {
     "one_on_one": "one-on-one",
     "ride_along": "ride-along",
@@ -172,6 +171,7 @@ def _request(
         to=guests,
         context=context,
         reason=f"{verb} {what.title!r} ({reason})" if reason else f"{verb} {what.title!r}",
+        waits_on=AfterBooking(key),
     )
 
 
@@ -203,42 +203,5 @@ def _cancel(policy: Policy, a: Cancel, ev: Event, guests: tuple[str, ...]) -> Se
         to=guests,
         context=context,
         reason=f"cancel {ev.title!r} ({a.reason})",
+        waits_on=AfterBooking(a.key),
     )
-
-
-def sample_context(kind: str) -> Mapping[str, Any]:
-    """A realistic context for `coachd preview invitation|cancellation`, built by the real
-    code. Raises KeyError for any other kind."""
-    if kind not in EMAIL_KINDS:
-        raise KeyError(kind)
-    policy = Policy.model_validate(
-        {
-            "manager": {
-                "name": "Dana Reyes",
-                "email": "dana@example.com",
-                "timezone": "America/Chicago",
-            },
-            "team": [{"name": "Sam Ortiz", "email": "sam@example.com"}],
-        }
-    )
-    start = datetime.fromisoformat("2026-12-03T16:00:00+00:00")
-    book = Book(
-        key="one_on_one:sam@example.com:2026-W49",
-        event_id="sampleoneonone",
-        kind="one_on_one",
-        rep="sam@example.com",
-        period="2026-W49",
-        generation=0,
-        start=start,
-        end=start + timedelta(minutes=30),
-        title="1:1 Dana / Sam Ortiz",
-        description="Your goals, your KPIs, and what you need from me.",
-        attendees=("dana@example.com", "sam@example.com"),
-        reason="every 2 weeks",
-    )
-    email = _request(
-        policy, book.key, book.event_id, 0, book, ("sam@example.com",), "one_on_one", ""
-    )
-    if kind == "invitation":
-        return email.context
-    return {**email.context, "imip": {**email.context["imip"], "method": "CANCEL"}}

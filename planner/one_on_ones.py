@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 
 from planner.blocks import Ctx, NeedsYou, dur, fmt_day, fmt_when
-from planner.ids import booking_key
-from planner.model import Attendee
+from planner.model import Attendee, BookingRecord
+from planner.need import Need, Placed, need_slot_book
 from planner.options import options_for
 from planner.periods import Period, cadence_text, cadence_weeks, ramp_week
 from planner.policy import Policy, Rep
@@ -126,48 +126,13 @@ def missed_in_a_row(anchor: date | None, today: date, weeks: int) -> int:
 def plan_one_on_ones(ctx: Ctx, weeks_below: dict[str, int]) -> set[str]:
     """Book every rep's missing one-on-ones in the horizon; returns keys rebooked after deletion."""
     policy = ctx.policy
-    cfg = policy.coaching.one_on_one
-    win = working_window(policy.manager, cfg.window)
+    win = working_window(policy.manager, policy.coaching.one_on_one.window)
     if win is None:
         ctx.plan.skipped.append("One-on-ones: their window lies outside the working hours")
         return set()
-    per_day: Counter[date] = Counter()
-    upcoming: dict[str, list[date]] = defaultdict(list)
-    for b in ctx.plan.blocks:
-        if b.kind == "one_on_one" and b.rep:
-            d = local_day(b.start, ctx.tz)
-            per_day[d] += 1
-            upcoming[b.rep].append(d)
-    for rep_email, d in ctx.claimed:
-        upcoming[rep_email].append(d)
+    per_day, upcoming = _booked_days(ctx)
     anchors = held_before_today(ctx)
-    this_monday = week_monday(ctx.today)
-
-    # each rep's next due week; served week by week, tightened cadences first
-    due: dict[str, date] = {}
-    for rep in policy.team:
-        cad = cadence_for(policy, rep, ctx.today, weeks_below.get(rep.email, 0))
-        anchor = anchors.get(rep.email)
-        missed = missed_in_a_row(anchor, ctx.today, cad.weeks)
-        if missed >= 2 and anchor is not None:
-            ctx.plan.needs.append(
-                NeedsYou(
-                    what=f"{rep.name} has missed their one-on-one {missed} times in a row",
-                    why=(
-                        f"the last one took place {fmt_day(anchor)}; their cadence is "
-                        f"{cadence_text(cad.weeks)} ({cad.why})"
-                    ),
-                    rep=rep.email,
-                )
-            )
-        if anchor is not None:
-            first = week_monday(anchor) + timedelta(weeks=cad.weeks)
-        else:
-            first = this_monday
-        if rep.start_date is not None:
-            first = max(first, week_monday(rep.start_date))
-        due[rep.email] = max(first, this_monday)
-
+    due = _due_weeks(ctx, weeks_below, anchors)
     rebooked: set[str] = set()
     order = {r.email: i for i, r in enumerate(policy.team)}
     served_through: dict[str, date] = {r: a for r, a in anchors.items()}
@@ -198,6 +163,52 @@ def plan_one_on_ones(ctx: Ctx, weeks_below: dict[str, int]) -> set[str]:
     return rebooked
 
 
+def _booked_days(ctx: Ctx) -> tuple[Counter[date], dict[str, list[date]]]:
+    """One-on-ones per day, and each rep's one-on-one days, among this plan's blocks and the
+    periods already claimed."""
+    per_day: Counter[date] = Counter()
+    upcoming: dict[str, list[date]] = defaultdict(list)
+    for b in ctx.plan.blocks:
+        if b.kind == "one_on_one" and b.rep:
+            d = local_day(b.start, ctx.tz)
+            per_day[d] += 1
+            upcoming[b.rep].append(d)
+    for rep_email, d in ctx.claimed:
+        upcoming[rep_email].append(d)
+    return per_day, upcoming
+
+
+def _due_weeks(ctx: Ctx, weeks_below: dict[str, int], anchors: dict[str, date]) -> dict[str, date]:
+    """Each rep's next due week (never before this week); a rep who missed two periods or
+    more in a row is reported."""
+    policy = ctx.policy
+    this_monday = week_monday(ctx.today)
+    due: dict[str, date] = {}
+    for rep in policy.team:
+        cad = cadence_for(policy, rep, ctx.today, weeks_below.get(rep.email, 0))
+        anchor = anchors.get(rep.email)
+        missed = missed_in_a_row(anchor, ctx.today, cad.weeks)
+        if missed >= 2 and anchor is not None:
+            ctx.plan.needs.append(
+                NeedsYou(
+                    what=f"{rep.name} has missed their one-on-one {missed} times in a row",
+                    why=(
+                        f"the last one took place {fmt_day(anchor)}; their cadence is "
+                        f"{cadence_text(cad.weeks)} ({cad.why})"
+                    ),
+                    rep=rep.email,
+                )
+            )
+        if anchor is not None:
+            first = week_monday(anchor) + timedelta(weeks=cad.weeks)
+        else:
+            first = this_monday
+        if rep.start_date is not None:
+            first = max(first, week_monday(rep.start_date))
+        due[rep.email] = max(first, this_monday)
+    return due
+
+
 def _serve(
     ctx: Ctx,
     rep: Rep,
@@ -210,36 +221,71 @@ def _serve(
     rebooked: set[str],
 ) -> date | None:
     """Satisfy one period of one rep: the day its one-on-one is on, or None when it is not."""
-    cfg = ctx.policy.coaching.one_on_one
-    manager = ctx.policy.manager
     # a one-on-one already there (booked, moved by a person, or rebooked this run) counts
     there = [d for d in upcoming[rep.email] if d < period.end and (after is None or d > after)]
     if there:
         return max(there)
-    key = booking_key("one_on_one", rep.email, period.label)
-    state = ctx.existing.state(key)
-    rec = ctx.existing.record(key)
-    if state in ("present", "known_deleted", "unseen"):
-        return local_day(rec.start, ctx.tz) if rec else period.first
+    need = Need("one_on_one", rep, period.label, f"1:1 with {rep.name} in {period.label}")
+    state = ctx.existing.state(need.key)
+    rec = ctx.existing.record(need.key)
+    served = _served_without_booking(ctx, state, rec, period)
+    if served is not None:
+        return served
     note = ""
-    if state == "deleted":
-        if rec is None or not cfg.rebook_deleted or rec.generation != 0:
-            return local_day(rec.start, ctx.tz) if rec else period.first
-        generation = rec.generation + 1
+    if state == "deleted" and rec is not None:
+        generation: int | None = rec.generation + 1
         note = "someone deleted it from the calendar; rebooking once for this period "
         note += "(one_on_one.rebook_deleted) -- "
     else:
-        maybe = ctx.existing.next_generation(key)
-        if maybe is None:
+        generation = ctx.existing.next_generation(need.key)
+        if generation is None:
             return None
-        generation = maybe
-    if rep.email in ctx.unreadable:
-        ctx.plan.skipped.append(
-            f"1:1 with {rep.name} in {period.label}: their calendar could not be read"
-        )
-        return None
-    length = rep_duration(ctx.policy, rep)
     candidates = candidate_days(ctx, rep, period)
+    placed = need_slot_book(
+        ctx,
+        need,
+        generation,
+        lambda: _place(ctx, rep, cad, period, candidates, win, per_day, state, rec, note),
+        lambda: _report_no_slot(ctx, rep, period, candidates, win),
+    )
+    if placed is None:
+        return None
+    d = local_day(placed.slot.start, ctx.tz)
+    upcoming[rep.email].append(d)
+    per_day[d] += 1
+    if state == "deleted":
+        rebooked.add(need.key)
+    return d
+
+
+def _served_without_booking(
+    ctx: Ctx, state: str, rec: BookingRecord | None, period: Period
+) -> date | None:
+    """The day that serves the period when it needs no booking: coachd's block is there or
+    unseen, or a person deleted it and it is not to be rebooked. None: book it."""
+    cfg = ctx.policy.coaching.one_on_one
+    not_rebooked = state == "deleted" and (
+        rec is None or not cfg.rebook_deleted or rec.generation != 0
+    )
+    if state in ("present", "known_deleted", "unseen") or not_rebooked:
+        return local_day(rec.start, ctx.tz) if rec else period.first
+    return None
+
+
+def _place(
+    ctx: Ctx,
+    rep: Rep,
+    cad: Cadence,
+    period: Period,
+    candidates: list[date],
+    win: tuple[time, time],
+    per_day: Counter[date],
+    state: str,
+    rec: BookingRecord | None,
+    note: str,
+) -> Placed | None:
+    """Where the one-on-one goes: the time of a write that never landed when it still works,
+    else `find_slot`; with the event's text."""
     slot: Interval | None = None
     if state == "pending" and rec is not None:
         # the same time as the write that never landed, if it still works
@@ -256,44 +302,43 @@ def _serve(
     if slot is None:
         slot = find_slot(ctx, rep, candidates, win, per_day)
     if slot is None:
-        if candidates and period.end <= ctx.last_day + timedelta(days=1):
-            why = (
-                f"no free {dur(length)} slot on {', '.join(day_label(d) for d in candidates)} "
-                f"{win[0]:%H:%M}-{win[1]:%H:%M} where both are free within the buffer and the "
-                f"daily coaching cap ({busy_side(ctx, rep, candidates, win, length)})"
-            )
-            ctx.report(
-                f"1:1 with {rep.name} in {period.label}",
-                why,
-                options_for(ctx, rep.email, candidates, win, length),
-                rep.email,
-            )
         return None
-    d = local_day(slot.start, ctx.tz)
+    manager = ctx.policy.manager
+    length = rep_duration(ctx.policy, rep)
     fewest = "the preferred day with the fewest one-on-ones" if len(candidates) > 1 else ""
-    ctx.book(
-        kind="one_on_one",
-        rep=rep.email,
-        period=period.label,
-        generation=generation,
+    return Placed(
         slot=slot,
         title=f"One-on-one: {rep.name} / {manager.name}",
         description=(
             f"Your regular one-on-one with {manager.name}: your goals, your KPIs and "
             "what you need to hit them. Booked by coachd."
         ),
-        attendees=(rep.email,),
         reason=(
             f"{note}{cadence_text(cad.weeks)} 1:1 for {rep.name} ({cad.why}): first free "
             f"{dur(length)} slot in {period.label} on {fmt_when(slot.start, ctx.tz)}"
             f"{', ' + fewest if fewest else ''}, where both are free"
         ),
     )
-    upcoming[rep.email].append(d)
-    per_day[d] += 1
-    if state == "deleted":
-        rebooked.add(key)
-    return d
+
+
+def _report_no_slot(
+    ctx: Ctx, rep: Rep, period: Period, candidates: list[date], win: tuple[time, time]
+) -> None:
+    """Tell the manager a period inside the horizon could not be booked, and why."""
+    if not candidates or period.end > ctx.last_day + timedelta(days=1):
+        return
+    length = rep_duration(ctx.policy, rep)
+    why = (
+        f"no free {dur(length)} slot on {', '.join(day_label(d) for d in candidates)} "
+        f"{win[0]:%H:%M}-{win[1]:%H:%M} where both are free within the buffer and the "
+        f"daily coaching cap ({busy_side(ctx, rep, candidates, win, length)})"
+    )
+    ctx.report(
+        f"1:1 with {rep.name} in {period.label}",
+        why,
+        options_for(ctx, rep.email, candidates, win, length),
+        rep.email,
+    )
 
 
 def busy_side(

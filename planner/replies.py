@@ -34,7 +34,7 @@ from planner.policy import Policy, Rule
 from planner.text import normalise, shown
 from planner.triage import MANAGER_POLICY, Invitation, emails_for_decline, invitations
 
-__all__ = ["Command", "parse_commands", "plan_replies", "sample_context"]
+__all__ = ["Command", "parse_commands", "plan_replies"]
 
 MAX_COMMANDS = 50
 MAX_LINES = 200
@@ -225,23 +225,3 @@ def reply_context(
         "unknown": unknown[:5],
         "counts": {"done": len(done), "refused": len(refused), "unknown": len(unknown)},
     }
-
-
-def sample_context(kind: str) -> dict[str, Any]:
-    """A realistic context for `reply_confirmation` (preview and the template check)."""
-    if kind != "reply_confirmation":
-        raise KeyError(kind)
-    policy = Policy.model_validate(
-        {
-            "manager": {"name": "Dana Reyes", "email": "dana@example.com", "timezone": "UTC"},
-            "team": [],
-        }
-    )
-    reply = Reply("<r1@example.com>", "dana@example.com", "Re: Triage digest Wed 2 Dec 2026")
-    return reply_context(
-        policy,
-        reply,
-        ["[1] Wed 2 Dec 2026 10:00 'Parking badge update': declined"],
-        ["[4]: its time or title changed since the digest; left alone"],
-        ["thanks!"],
-    )

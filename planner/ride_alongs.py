@@ -19,9 +19,10 @@ one activity, and the default half day equals the default cap.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
 from planner.blocks import Block, Ctx, fmt_day, fmt_when
-from planner.ids import booking_key
+from planner.need import Need, Placed, need_slot_book
 from planner.periods import cadence_text, cadence_weeks, ramp_week
 from planner.policy import Rep
 from planner.slots import day_slots
@@ -70,7 +71,6 @@ def plan_ride_alongs(ctx: Ctx, sales_days: set[date]) -> None:
     cfg = ctx.policy.coaching.ride_along
     if not cfg.enabled or cfg.per_week == 0:
         return
-    manager = ctx.policy.manager
     windows = _windows(ctx)
     last = last_ride_alongs(ctx)
     first = week_monday(ctx.today)
@@ -79,90 +79,111 @@ def plan_ride_alongs(ctx: Ctx, sales_days: set[date]) -> None:
         monday = first + timedelta(weeks=w)
         end = monday + timedelta(weeks=1)
         week = iso_week(monday)
-        in_week = {
-            ev.tag.key
-            for ev in ctx.existing.by_kind["ride_along"]
-            if ev.tag and monday <= ev.start.astimezone(ctx.tz).date() < end
-        }
-        # a ride-along a person deleted this week still fills the week's quota: they chose
-        in_week |= {
-            rec.key
-            for rec in ctx.existing.records.values()
-            if rec.kind == "ride_along"
-            and monday <= rec.start.astimezone(ctx.tz).date() < end
-            and ctx.existing.state(rec.key) in ("deleted", "known_deleted")
-        }
+        in_week = _taken(ctx, monday, end)
         candidates = [
             d
             for d in days(max(monday, ctx.today), min(end, ctx.last_day + timedelta(days=1)))
             if WEEKDAYS[d.weekday()] in cfg.days
-            and WEEKDAYS[d.weekday()] in manager.working_days
+            and WEEKDAYS[d.weekday()] in ctx.policy.manager.working_days
             and d not in sales_days
         ]
         if not candidates:
             continue
-        # an intended booking that never landed goes first, for the same rep
-        pending = [
-            rec
-            for rec in ctx.existing.records.values()
-            if rec.kind == "ride_along"
-            and rec.rep
-            and ctx.existing.state(rec.key) == "pending"
-            and rec.key.endswith(":" + week)
-        ]
-        order: list[Rep] = []
-        for rec in sorted(pending, key=lambda r: r.key):
-            rep = ctx.policy.rep(rec.rep or "")
-            if rep is not None:
-                order.append(rep)
-        due = [r for r in ctx.policy.team if r not in order and _due(ctx, r, last, monday)]
-        due.sort(
-            key=lambda r: (
-                ramp_week(r, monday, ctx.policy.coaching.ramp_weeks) is None,
-                last.get(r.email, date.min),
-                r.name,
-                r.email,
-            )
-        )
+        order, due = _rotation(ctx, week, last, monday)
         for rep in order + due:
             if len(in_week) >= cfg.per_week:
                 break
-            if rep.email in ctx.unreadable:
-                ctx.plan.skipped.append(
-                    f"Ride-along with {rep.name} in {week}: their calendar could not be read"
-                )
-                continue
-            key = booking_key("ride_along", rep.email, week)
-            generation = ctx.existing.next_generation(key)
-            if generation is None or key in in_week:
-                continue
-            block = _place(ctx, rep, candidates, windows)
-            if block is None:
-                continue
-            label, slot = block
-            ctx.book(
-                kind="ride_along",
-                rep=rep.email,
-                period=week,
-                generation=generation,
-                slot=slot,
-                title=f"Ride-along: {rep.name}",
-                description=(
-                    f"{manager.name} joins {rep.name} in the field for the {label}: customer "
-                    "visits, then a short debrief on what went well and one thing to practise."
-                ),
-                attendees=(rep.email,),
-                location="In the field",
-                reason=_reason(ctx, rep, last.get(rep.email), label, slot),
+            need = Need("ride_along", rep, week, f"Ride-along with {rep.name} in {week}")
+            generation = ctx.existing.next_generation(need.key)
+            placed = need_slot_book(
+                ctx,
+                need,
+                None if need.key in in_week else generation,
+                partial(_placed, ctx, rep, candidates, windows, last),
             )
-            in_week.add(key)
-            last[rep.email] = slot.start.astimezone(ctx.tz).date()
+            if placed is None:
+                continue
+            in_week.add(need.key)
+            last[rep.email] = placed.slot.start.astimezone(ctx.tz).date()
         if len(in_week) < cfg.per_week and end <= ctx.last_day and due and candidates:
             ctx.plan.skipped.append(
                 f"Ride-alongs in {week}: {len(in_week)} of {cfg.per_week} booked; no "
                 f"{windows[0][0].split(',')[0]} on {', '.join(cfg.days)} (outside the sales "
                 "meeting day) where the manager and a due rep are both free"
             )
+
+
+def _taken(ctx: Ctx, monday: date, end: date) -> set[str]:
+    """The keys of the ride-alongs that fill the week from `monday` to `end`."""
+    in_week = {
+        ev.tag.key
+        for ev in ctx.existing.by_kind["ride_along"]
+        if ev.tag and monday <= ev.start.astimezone(ctx.tz).date() < end
+    }
+    # a ride-along a person deleted this week still fills the week's quota: they chose
+    in_week |= {
+        rec.key
+        for rec in ctx.existing.records.values()
+        if rec.kind == "ride_along"
+        and monday <= rec.start.astimezone(ctx.tz).date() < end
+        and ctx.existing.state(rec.key) in ("deleted", "known_deleted")
+    }
+    return in_week
+
+
+def _rotation(
+    ctx: Ctx, week: str, last: dict[str, date], monday: date
+) -> tuple[list[Rep], list[Rep]]:
+    """Who goes this week, in order: the reps of an intended booking that never landed,
+    then the due reps (new hires first, then longest waiting)."""
+    pending = [
+        rec
+        for rec in ctx.existing.records.values()
+        if rec.kind == "ride_along"
+        and rec.rep
+        and ctx.existing.state(rec.key) == "pending"
+        and rec.key.endswith(":" + week)
+    ]
+    order: list[Rep] = []
+    for rec in sorted(pending, key=lambda r: r.key):
+        rep = ctx.policy.rep(rec.rep or "")
+        if rep is not None:
+            order.append(rep)
+    due = [r for r in ctx.policy.team if r not in order and _due(ctx, r, last, monday)]
+    due.sort(
+        key=lambda r: (
+            ramp_week(r, monday, ctx.policy.coaching.ramp_weeks) is None,
+            last.get(r.email, date.min),
+            r.name,
+            r.email,
+        )
+    )
+    return order, due
+
+
+def _placed(
+    ctx: Ctx,
+    rep: Rep,
+    candidates: list[date],
+    windows: list[tuple[str, time, time]],
+    last: dict[str, date],
+) -> Placed | None:
+    """The ride-along's day part and its event's text."""
+    block = _place(ctx, rep, candidates, windows)
+    if block is None:
+        return None
+    label, slot = block
+    manager = ctx.policy.manager
+    return Placed(
+        slot=slot,
+        title=f"Ride-along: {rep.name}",
+        description=(
+            f"{manager.name} joins {rep.name} in the field for the {label}: customer "
+            "visits, then a short debrief on what went well and one thing to practise."
+        ),
+        reason=_reason(ctx, rep, last.get(rep.email), label, slot),
+        location="In the field",
+    )
 
 
 def _every(ctx: Ctx, rep: Rep, on: date) -> tuple[int, str]:

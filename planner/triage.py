@@ -39,8 +39,7 @@ made of its uid, title, local start time and length.
 Emails: on the local backend a Decline also yields a `decline_reply` to the organizer (Google
 notifies the organizer itself); a delegation yields a `delegate` email with the meeting's
 details to the delegate on every backend. Keys are `<kind>:<event_id>:<fingerprint hash>`,
-so each is sent once per version of the invitation. `sample_context(kind)` gives `coachd
-preview` and the template check a context for both kinds.
+so each is sent once per version of the invitation. Their samples are in planner/samples/.
 """
 
 from __future__ import annotations
@@ -48,31 +47,47 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
-from typing import Any
+from dataclasses import replace
+from datetime import datetime
 
-from planner.actions import Action, Decline, Flag, Keep, SendEmail
-from planner.classify import classify, customer_guest
-from planner.contexts import fmt_datetime, fmt_time
-from planner.model import Attendee, Decision, Event, Snapshot
+from planner.actions import Action, Decline, Flag, Keep
+from planner.classify import classify
+from planner.model import Decision, Event, Snapshot
 from planner.policy import REP_AMONG_GUESTS, Level, Policy
 from planner.rules import (
     MatchContext,
     RuleMatch,
-    address_matches,
     first_match,
     guests,
-    hours_text,
     matching_caps,
 )
 from planner.timeutil import Interval, week_monday
+from planner.triage_checks import (
+    _Budgets,
+    _conflict,
+    protection,
+    protections,
+)
+from planner.triage_emails import (
+    delegate_context,
+    emails_for_decline,
+    reply_context,
+    reply_imip,
+)
+from planner.triage_inputs import (
+    BUDGETED,
+    PROTECTION_ORDER,
+    Invitation,
+    Protection,
+    _organized_by_manager,
+    email_key,
+    invitations,
+    series_fingerprint,
+)
 
 __all__ = [
     "BUDGETED",
-    "EMAIL_KINDS",
     "MANAGER_POLICY",
     "PROTECTION_ORDER",
     "Invitation",
@@ -88,275 +103,11 @@ __all__ = [
     "protections",
     "rep_among_guests",
     "reply_context",
-    "sample_context",
+    "reply_imip",
     "series_fingerprint",
 ]
 
 log = logging.getLogger(__name__)
-
-# Categories with a weekly hour budget in `triage.budgets`.
-BUDGETED = ("non_sales", "account_management")
-_ANSWERED = ("accepted", "tentative")
-
-
-@dataclass(frozen=True)
-class Invitation:
-    """One thing to decide: a one-off event, or a recurring series by its first occurrence.
-
-    `event` is the occurrence actions refer to; `members` are the series' upcoming occurrences
-    inside the horizon (just `event` for a one-off); `fingerprint` is what decide-once compares.
-    """
-
-    event: Event
-    members: tuple[Event, ...]
-    fingerprint: str
-
-
-@dataclass(frozen=True)
-class Protection:
-    """Why a meeting is spared: `rule` like `protected:boss`, a sentence, and how far triage
-    may still go (`keep`: not declined or flagged; `flag`: at most flagged)."""
-
-    rule: str
-    reason: str
-    level: Level = "keep"
-
-
-# The order protections are checked and named in (README "Protections").
-PROTECTION_ORDER = (
-    "protected:organizer-is-manager",
-    "protected:already-accepted",
-    "protected:tentative",
-    "protected:boss (organizer)",
-    "protected:leadership (organizer)",
-    "protected:never-decline (organizer)",
-    "protected:boss (guest)",
-    "protected:never-decline (guest)",
-    "protected:customer-guest",
-)
-
-
-def series_fingerprint(event: Event, policy: Policy) -> str:
-    """Decide-once identity of a recurring series: uid, title, local start time and length.
-
-    A new title, time of day or length gives a new fingerprint (the series is decided again);
-    the weekly advance of the first upcoming occurrence does not.
-    """
-    local = event.start.astimezone(policy.manager.tz)
-    length = int(event.interval.duration.total_seconds() // 60)
-    return f"series:{event.uid}|{local:%H:%M}|{length}m|{event.title}"
-
-
-def email_key(kind: str, event_id: str, fingerprint: str) -> str:
-    """`<kind>:<event_id>:<hash of fingerprint>`: one email per invitation version, ever."""
-    digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:12]
-    return f"{kind}:{event_id}:{digest}"
-
-
-def _on_guest_list(event: Event, manager: str) -> bool:
-    return event.self_status is not None or any(a.email.lower() == manager for a in event.attendees)
-
-
-def _organized_by_manager(event: Event, manager: str) -> bool:
-    return event.organizer is None or event.organizer.lower() == manager
-
-
-def invitations(policy: Policy, events: Iterable[Event], now: datetime) -> list[Invitation]:
-    """The manager's upcoming meetings that triage looks at, one per one-off or series.
-
-    Upcoming means starting after `now` and before `now + coaching.horizon`. Left out: coachd's
-    own events, cancelled events, events the manager declined, out-of-office/focus/working-
-    location entries, and events the manager is neither organizing nor invited to. Events the
-    manager organizes stay in, so that the protection that spares them is named when a rule
-    matches them.
-    """
-    manager = policy.manager.email.lower()
-    until = now + policy.coaching.horizon
-    groups: dict[tuple[str, str], list[Event]] = defaultdict(list)
-    for e in events:
-        if e.tag is not None or e.cancelled or e.event_type != "default":
-            continue
-        if e.self_status == "declined" or not (now < e.start < until):
-            continue
-        if not (_organized_by_manager(e, manager) or _on_guest_list(e, manager)):
-            continue
-        groups[("series", e.uid) if e.recurring else ("one", e.id)].append(e)
-    out = []
-    for (kind, _), members in groups.items():
-        members.sort(key=lambda e: (e.start, e.id))
-        first = members[0]
-        fp = series_fingerprint(first, policy) if kind == "series" else first.fingerprint()
-        out.append(Invitation(first, tuple(members), fp))
-    out.sort(key=lambda i: (i.event.start, i.event.id))
-    return out
-
-
-def protections(policy: Policy, event: Event, ctx: MatchContext) -> list[Protection]:
-    """Every protection that applies to the event, in the documented order (see
-    `PROTECTION_ORDER`), each with its level from `triage.protect`."""
-    manager = ctx.manager_email
-    levels = policy.triage.protect
-    if event.organizer is None:
-        return [
-            Protection(
-                "protected:organizer-is-manager", "it has no organizer, so it counts as your own"
-            )
-        ]
-    organizer = event.organizer.lower()
-    if organizer == manager:
-        return [Protection("protected:organizer-is-manager", "you organize this meeting")]
-    out: list[Protection] = []
-    if event.self_status == "accepted":
-        out.append(
-            Protection("protected:already-accepted", "you already accepted it", levels.accepted)
-        )
-    if event.self_status == "tentative":
-        out.append(Protection("protected:tentative", "you answered tentative", levels.tentative))
-    boss = (policy.manager.boss or "").lower()
-    never = policy.triage.never_decline
-    people = guests(event)
-    if boss and organizer == boss:
-        out.append(Protection("protected:boss", f"your boss {boss} organizes it", levels.boss))
-    elif ctx.is_(organizer, "leadership"):
-        out.append(
-            Protection(
-                "protected:leadership",
-                f"the organizer {organizer} is leadership (triage.groups.leadership)",
-                levels.leadership,
-            )
-        )
-    entry = _entry_for(organizer, never)
-    if entry is not None:
-        out.append(
-            Protection(
-                "protected:never-decline",
-                f"the organizer {organizer} is on triage.never_decline ({entry!r})",
-                levels.never_decline,
-            )
-        )
-    if boss and organizer != boss and boss in people:
-        out.append(Protection("protected:boss", f"your boss {boss} is invited", levels.boss))
-    for who in people:
-        entry = _entry_for(who, never)
-        if who != organizer and entry is not None:
-            out.append(
-                Protection(
-                    "protected:never-decline",
-                    f"the guest {who} is on triage.never_decline ({entry!r})",
-                    levels.never_decline,
-                )
-            )
-            break
-    customer = customer_guest(policy, event, ctx)
-    if customer is not None:
-        out.append(
-            Protection(
-                "protected:customer-guest",
-                f"{customer} is a guest from a customer domain",
-                levels.customer_guest,
-            )
-        )
-    return out
-
-
-def protection(policy: Policy, event: Event, ctx: MatchContext) -> Protection | None:
-    """The protection that limits triage most: the first (in the documented order) of the
-    strictest level that applies, or None when nothing protects the event."""
-    found = protections(policy, event, ctx)
-    return next((p for p in found if p.level == "keep"), found[0] if found else None)
-
-
-def _entry_for(address: str, entries: Sequence[str]) -> str | None:
-    return next((e for e in entries if address_matches(address, (e,))), None)
-
-
-@dataclass
-class _Budgets:
-    """Each week's hours per budgeted category, as the plan for this tick stands."""
-
-    policy: Policy
-    ctx: MatchContext
-    used: dict[tuple[date, str], timedelta]
-
-    @classmethod
-    def build(
-        cls,
-        policy: Policy,
-        ctx: MatchContext,
-        events: Iterable[Event],
-        deciding: set[str],
-        weeks: set[date],
-    ) -> _Budgets:
-        """Count the meetings already on the calendar (accepted or pending) in the given weeks.
-
-        Upcoming invitations (`deciding`) are left out: they are added in time order, as each
-        decision keeps them. Declined and cancelled events take no time and are skipped;
-        all-day events are skipped too (a day-long marker is not hours in meetings).
-        """
-        used: dict[tuple[date, str], timedelta] = defaultdict(timedelta)
-        tz = policy.manager.tz
-        for e in events:
-            if e.id in deciding or e.all_day or not e.blocks_time():
-                continue
-            week = week_monday(e.start.astimezone(tz).date())
-            if week not in weeks:
-                continue
-            category, _ = classify(policy, e, ctx)
-            if category in BUDGETED:
-                used[(week, category)] += e.interval.duration
-        return cls(policy, ctx, used)
-
-    def limit(self, category: str) -> timedelta:
-        b = self.policy.triage.budgets
-        if category == "non_sales":
-            return b.non_sales_hours_per_week
-        return b.account_management_hours_per_week
-
-    def load(self, inv: Invitation) -> tuple[date, timedelta]:
-        """The invitation's week and its hours in that week (every occurrence of a series)."""
-        tz = self.policy.manager.tz
-        week = week_monday(inv.event.start.astimezone(tz).date())
-        hours = sum(
-            (
-                e.interval.duration
-                for e in inv.members
-                if not e.all_day and week_monday(e.start.astimezone(tz).date()) == week
-            ),
-            timedelta(),
-        )
-        return week, hours
-
-    def excess(self, inv: Invitation, category: str) -> str | None:
-        """The figures when keeping the invitation would exceed its category's budget."""
-        if category not in BUDGETED or inv.event.all_day:
-            return None
-        week, hours = self.load(inv)
-        used, limit = self.used[(week, category)], self.limit(category)
-        if used + hours <= limit:
-            return None
-        label = "non-sales" if category == "non_sales" else "account-management"
-        return (
-            f"{label} meetings this week: {hours_text(used)} + {hours_text(hours)} would exceed "
-            f"the {hours_text(limit)} budget"
-        )
-
-    def add(self, inv: Invitation, category: str) -> None:
-        if category in BUDGETED and not inv.event.all_day:
-            week, hours = self.load(inv)
-            self.used[(week, category)] += hours
-
-
-def _conflict(inv: Invitation, ctx: MatchContext, policy: Policy) -> str | None:
-    """`overlaps coaching time Tue 1 Dec 2026 10:00-10:30` for the first clash, or None."""
-    tz = policy.manager.tz
-    for e in inv.members:
-        for block in ctx.coaching:
-            if block.overlaps(e.interval):
-                s, t = block.start.astimezone(tz), block.end.astimezone(tz)
-                return f"overlaps coaching time {fmt_datetime(s)}-{fmt_time(t)}"
-            if block.start >= e.end:
-                break
-    return None
 
 
 def policy_hash(policy: Policy) -> str:
@@ -646,144 +397,3 @@ def _flag(inv: Invitation, rule: str, reason: str, cap: str | None = None) -> Fl
 def _keep(inv: Invitation, rule: str, reason: str, cap: str | None = None) -> Keep:
     e = inv.event
     return Keep(e.id, inv.fingerprint, e.title, e.organizer or "", e.start, rule, reason, cap)
-
-
-def emails_for_decline(policy: Policy, inv: Invitation, d: Decline) -> list[SendEmail]:
-    """The reply to the organizer (local backend only: Google tells the organizer itself) and,
-    for a delegation, the meeting's details to the delegate (every backend)."""
-    e = inv.event
-    out: list[SendEmail] = []
-    if d.delegate_to:
-        out.append(
-            SendEmail(
-                key=email_key("delegate", e.id, inv.fingerprint),
-                kind="delegate",
-                to=(d.delegate_to,),
-                context=delegate_context(policy, e, d),
-                reason=f"{e.title!r} delegated to {d.delegate_to} by rule {d.rule!r}",
-            )
-        )
-    if _replies_itself(policy) and e.organizer:
-        out.append(
-            SendEmail(
-                key=email_key("decline_reply", e.id, inv.fingerprint),
-                kind="decline_reply",
-                to=(e.organizer,),
-                context={**reply_context(policy, e, d), "imip": reply_imip(policy, e, d)},
-                reason=f"reply to the organizer of {e.title!r}, declined by rule {d.rule!r}",
-            )
-        )
-    return out
-
-
-def _replies_itself(policy: Policy) -> bool:
-    # Google's API notifies the organizer of a decline; a local calendar cannot, so coachd does.
-    return policy.calendar.backend == "local"
-
-
-def reply_context(policy: Policy, event: Event, d: Decline) -> dict[str, Any]:
-    """Context of `decline_reply` (to the organizer): who declined what, when, and the message."""
-    tz = policy.manager.tz
-    start, end = event.start.astimezone(tz), event.end.astimezone(tz)
-    return {
-        "manager": {"name": policy.manager.name, "email": policy.manager.email},
-        "manager_name": policy.manager.name,
-        "title": event.title,
-        "organizer": event.organizer or "",
-        "start": fmt_datetime(start),
-        "end": fmt_time(end) if start.date() == end.date() else fmt_datetime(end),
-        "start_iso": start.isoformat(),
-        "end_iso": end.isoformat(),
-        "timezone": policy.manager.timezone,
-        "recurring": event.recurring,
-        "message": d.message,
-        "rule": d.rule,
-        "delegate": d.delegate_to,
-    }
-
-
-def reply_imip(policy: Policy, event: Event, d: Decline) -> dict[str, Any]:
-    """The iMIP REPLY (RFC 5546 3.2.3) that carries the decline to the organizer's calendar:
-    the manager's PARTSTAT (DECLINED, or DELEGATED with DELEGATED-TO) and the message as a
-    COMMENT. Without a RECURRENCE-ID it answers the whole series, as the decline does."""
-    return {
-        "method": "REPLY",
-        "uid": event.uid,
-        "sequence": event.sequence,
-        "start": event.start.isoformat(),
-        "end": event.end.isoformat(),
-        "timezone": policy.manager.timezone,
-        "summary": event.title,
-        "organizer": {"email": event.organizer or "", "name": ""},
-        "attendee": {"email": policy.manager.email.lower(), "name": policy.manager.name},
-        "partstat": "DELEGATED" if d.delegate_to else "DECLINED",
-        "delegated_to": d.delegate_to or "",
-        "comment": d.message,
-    }
-
-
-def delegate_context(policy: Policy, event: Event, d: Decline) -> dict[str, Any]:
-    """Context of `delegate` (to the delegate): the reply's fields plus the meeting's details."""
-    return {
-        **reply_context(policy, event, d),
-        "description": event.description,
-        "location": event.location,
-        "attendees": [
-            {"email": a.email, "name": a.name, "status": a.status} for a in event.attendees
-        ],
-        "organizer_told": _replies_itself(policy),
-    }
-
-
-EMAIL_KINDS = ("decline_reply", "delegate")
-
-
-def sample_context(kind: str) -> dict[str, Any]:
-    """A realistic context for `coachd preview decline_reply|delegate`, built by the real code.
-
-    Raises KeyError for any other kind.
-    """
-    if kind not in EMAIL_KINDS:
-        raise KeyError(kind)
-    policy = Policy.model_validate(
-        {
-            "manager": {
-                "name": "Dana Reyes",
-                "email": "dana@example.com",
-                "timezone": "America/Chicago",
-            },
-            "team": [{"name": "Sam Ortiz", "email": "sam@example.com"}],
-        }
-    )
-    start = datetime.fromisoformat("2026-12-02T16:00:00+00:00")
-    event = Event(
-        id="sample-ops-review",
-        uid="sample-ops-review",
-        calendar=policy.manager.email,
-        title="Facilities: new desk booking system",
-        start=start,
-        end=start + timedelta(minutes=45),
-        description="Walk-through of the new desk booking tool.\nPlease bring questions.",
-        location="Room 4B",
-        organizer="ops@example.com",
-        attendees=(
-            Attendee("ops@example.com", "Olive Ops", "accepted", organizer=True),
-            Attendee("dana@example.com", "Dana Reyes"),
-            Attendee("lee@example.com", "Lee Park"),
-        ),
-        self_status="needsAction",
-    )
-    decline = Decline(
-        event_id=event.id,
-        fingerprint=event.fingerprint(),
-        title=event.title,
-        organizer="ops@example.com",
-        start=start,
-        rule="facilities",
-        message="Thank you for the invitation. I protect this time for coaching my team.",
-        reason="rule 'facilities' matched the title word 'desk'",
-        delegate_to="sam@example.com" if kind == "delegate" else None,
-    )
-    if kind == "delegate":
-        return delegate_context(policy, event, decline)
-    return reply_context(policy, event, decline)

@@ -152,3 +152,43 @@ def test_a_job_that_raises_does_not_stop_the_loop(
     assert d.run() == 0
     assert len(runs) == 3
     assert "job boom failed" in caplog.text
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_sales_meeting_wake_up_follows_the_email_setting(demo: Path, enabled: bool) -> None:
+    """The daemon wakes for a sales meeting's email only when that email is switched on
+    (it used to keep its own table of lead times and ignored `enabled`)."""
+    from datetime import timedelta
+
+    from integrations import clock
+    from integrations.state import StateStore
+    from planner.model import BookingRecord
+
+    cfg = demo / "config.yaml"
+    text = cfg.read_text().replace("tick: 10m", "tick: 6h")
+    if not enabled:
+        text = text.replace(
+            "    enabled: true\n    before: 24h", "    enabled: false\n    before: 24h"
+        )
+    cfg.write_text(text)
+    d = Daemon(cfg)
+    assert d.loaded.policy.email.sales_meeting.enabled is enabled
+    now = clock.now()
+    start = now + timedelta(hours=26)
+    with StateStore.open(demo / "wake-state.json", now=now) as store:
+        store.put_booking(
+            BookingRecord(
+                key="sales_meeting:-:2026-W99",
+                event_id="sm1",
+                generation=0,
+                status="booked",
+                kind="sales_meeting",
+                rep=None,
+                start=start,
+                end=start + timedelta(hours=1),
+            )
+        )
+        d.store = store
+        d._wake_for_agendas()
+    jobs = [j for j in d.scheduler.jobs if "agenda" in j.tags]
+    assert len(jobs) == (1 if enabled else 0)

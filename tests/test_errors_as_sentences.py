@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-import daemon as daemon_module
 from daemon import Daemon, main
 from integrations.config_file import load_policy
+from integrations.run_loop import tick_and_record
 from integrations.state import StateStore
 
 
@@ -78,7 +78,7 @@ def test_a_stop_signal_during_a_tick_says_what_was_left_undone(
         caplog.at_level(logging.INFO),
     ):
         # SIGTERM arrived while planning: the executor finds the stop flag before acting.
-        daemon_module._tick_and_record(loaded, store, stop_requested=lambda: True)
+        tick_and_record(loaded, store, stop_requested=lambda: True)
     assert "tick ok" not in caplog.text and "nothing to do" not in caplog.text
     assert "tick stopped by a stop signal" in caplog.text
     assert "calendar writes" in caplog.text and "left undone for the next run" in caplog.text

@@ -30,6 +30,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from integrations import resources
 from integrations.errors import UserError
+from planner.email_kinds import KINDS
 from planner.text import shown, shown_block, visible
 
 log = logging.getLogger(__name__)
@@ -357,8 +358,8 @@ def check_templates(
 
     `samples` maps kind -> context and limits the check to those kinds. By default every kind
     coachd sends (REQUIRED_KINDS: a missing file fails) and every kind with a subject
-    template is checked, with samples from the planner modules that offer a
-    `sample_context(kind)`; a kind with templates but no sample is reported, so nothing goes
+    template is checked, with samples from the email-kind table
+    (planner.email_kinds); a kind with templates but no sample is reported, so nothing goes
     unchecked.
     """
     kinds = sorted(samples) if samples is not None else sorted({*renderer.kinds(), *REQUIRED_KINDS})
@@ -381,52 +382,11 @@ def check_templates(
     return list(dict.fromkeys(errors))
 
 
-# Other planner modules that provide `sample_context(kind)` for the kinds they own.
-_SAMPLE_MODULES = (
-    "planner.emails",
-    "planner.audit",
-    "planner.triage",
-    "planner.invitations",
-    "planner.delegation",
-    "planner.replies",
-)
 # Every kind coachd sends: `coachd check` fails when one of these has no templates at all.
-REQUIRED_KINDS = (
-    "agenda",
-    "summary",
-    "digest",
-    "sales_meeting",
-    "config_error",
-    "fault",
-    "decline_reply",
-    "delegate",
-    "audit",
-    "leadership_report",
-    "invitation",
-    "cancellation",
-    "reply_confirmation",
-)
+REQUIRED_KINDS = tuple(KINDS)
 
 
 def default_samples(kinds: list[str]) -> dict[str, Mapping[str, Any]]:
-    """Sample contexts for the given kinds from whichever planner module knows each one."""
-    import importlib
-
-    out: dict[str, Mapping[str, Any]] = {}
-    providers = []
-    for mod_name in _SAMPLE_MODULES:
-        try:
-            mod = importlib.import_module(mod_name)
-        except ImportError:
-            continue
-        fn = getattr(mod, "sample_context", None)
-        if callable(fn):
-            providers.append(fn)
-    for kind in kinds:
-        for fn in providers:
-            try:
-                out[kind] = fn(kind)
-                break
-            except (KeyError, ValueError):
-                continue
-    return out
+    """Sample contexts for the given kinds from the email-kind table (planner.email_kinds);
+    a kind not in the table has none."""
+    return {k: KINDS[k].sample() for k in kinds if k in KINDS}

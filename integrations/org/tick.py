@@ -1,4 +1,4 @@
-"""One manager's tick in org mode: the single-manager tick (daemon.tick_and_record around
+"""One manager's tick in org mode: the single-manager tick (run_loop.tick_and_record around
 integrations.app.run_tick), with the manager's own state file and lock, and the
 deployment's shared request rate. Used by `coachd org run` and by the engine's workers."""
 
@@ -29,7 +29,7 @@ def tick_manager(
     """Open the manager's state (taking its lock: one tick per manager at a time), tick,
     record and close; True when the tick went without errors. Raises UserError when
     another process holds the manager's state."""
-    from daemon import tick_and_record
+    from integrations.run_loop import tick_and_record
 
     email = loaded.policy.email
     if email.transport == "maildir":

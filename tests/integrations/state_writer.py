@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from integrations import state
+from integrations import state_buffer
 from integrations.state import StateStore
 from planner.model import BookingRecord
 
@@ -41,7 +41,7 @@ def booking(i: int) -> BookingRecord:
 
 def main(mode: str, path: Path) -> None:
     # Fold the journal into the file every few steps, so kills land in both kinds of write.
-    state.JOURNAL_MIN_BYTES = 1024
+    state_buffer.JOURNAL_MIN_BYTES = 1024
     with StateStore.open(path, now=NOW) as store:
         sys.stdout.write("ready\n")
         sys.stdout.flush()

@@ -14,7 +14,7 @@ import pytest
 from integrations.mail.maildir import MaildirMailer
 from integrations.mail.message import build_message, compose, parse_address
 from integrations.mail.render import Rendered, Renderer
-from planner.emails import sample_context
+from planner.email_kinds import sample_context
 from planner.ids import message_id
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)

@@ -14,7 +14,8 @@ from integrations.mail.render import (
     one_line,
 )
 from integrations.resources import templates_dir
-from planner.emails import KINDS, sample_context
+from planner.email_kinds import sample_context
+from planner.samples.emails import KINDS
 
 
 def test_builtin_templates_exist_for_every_kind_and_pass_the_check() -> None:

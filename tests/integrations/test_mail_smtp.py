@@ -27,9 +27,11 @@ from integrations.mail.message import compose
 from integrations.mail.render import Renderer
 from integrations.mail.smtp import SmtpMailer
 from planner.contexts import BookedBlock
-from planner.emails import KINDS, plan_emails, sample_context
+from planner.email_kinds import sample_context
+from planner.emails import plan_emails
 from planner.model import Decision, Snapshot
 from planner.policy import Policy
+from planner.samples.emails import KINDS
 from planner.timeutil import Interval
 
 NOW = dt.datetime(2026, 11, 30, 23, 30, tzinfo=dt.UTC)

@@ -17,7 +17,7 @@ from integrations.outbox import Outbox
 from integrations.sent_log import MAX_BYTES, SentLog, log_path
 from integrations.state import StateStore
 from planner.actions import SendEmail
-from planner.triage import sample_context
+from planner.email_kinds import sample_context
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 

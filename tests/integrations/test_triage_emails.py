@@ -9,10 +9,13 @@ import pytest
 
 from integrations.mail.render import Renderer, check_templates
 from planner.actions import SendEmail
+from planner.email_kinds import sample_context
 from planner.model import Attendee, Event, Snapshot
 from planner.policy import Policy
+from planner.samples.triage import KINDS as EMAIL_KINDS
+from planner.samples.triage import triage_sample
 from planner.timeutil import Interval
-from planner.triage import EMAIL_KINDS, plan_triage, sample_context
+from planner.triage import plan_triage
 
 TZ = ZoneInfo("America/Chicago")
 NOW = datetime(2026, 11, 30, 6, 0, tzinfo=TZ)
@@ -65,7 +68,7 @@ def test_templates_pass_the_check_with_the_sample_contexts() -> None:
     samples = {k: sample_context(k) for k in EMAIL_KINDS}
     assert check_templates(Renderer(), samples) == []
     with pytest.raises(KeyError):
-        sample_context("agenda")
+        triage_sample("agenda")
 
 
 @pytest.mark.parametrize("backend", ["local", "google"])

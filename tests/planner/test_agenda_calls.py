@@ -5,7 +5,7 @@ from __future__ import annotations
 from factories import make_policy
 
 from planner.contexts import conversation
-from planner.emails import sample_context
+from planner.email_kinds import sample_context
 
 
 def test_a_streak_past_coach_out_after_names_a_coach_out_with_the_kpis() -> None:

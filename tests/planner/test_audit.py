@@ -21,13 +21,12 @@ from planner.audit import (
     leadership_context,
     minutes,
     month_week_starts,
-    sample_audit_context,
-    sample_context,
-    sample_leadership_context,
 )
 from planner.audit_report import format_table, to_json
 from planner.model import Attendee, CoachdTag, Event
 from planner.policy import Policy
+from planner.samples.calendar import audit_sample as sample_context
+from planner.samples.calendar import sample_audit_context, sample_leadership_context
 from planner.timeutil import local_dt
 
 TZ_NAME = "America/Chicago"

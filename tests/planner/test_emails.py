@@ -9,17 +9,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from planner.actions import SendEmail
+from planner.email_kinds import sample_context
 from planner.emails import (
-    KINDS,
     BookedBlock,
     config_error_email,
     plan_emails,
     preview_context,
-    sample_context,
     summary_due,
 )
 from planner.model import BookingRecord, Decision, KpiRow, Snapshot
 from planner.policy import Policy
+from planner.samples.emails import KINDS
 from planner.timeutil import Interval
 
 TZ = ZoneInfo("America/Chicago")

@@ -43,7 +43,7 @@ from integrations.executor import Executor
 from integrations.mail.render import Renderer
 from integrations.state import StateStore
 from planner.actions import Action, Decline, SendEmail
-from planner.triage import sample_context as triage_sample
+from planner.email_kinds import sample_context as triage_sample
 
 
 @dataclass

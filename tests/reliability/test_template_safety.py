@@ -22,7 +22,7 @@ import time_machine
 from daemon import Daemon, main
 from integrations.errors import ConfigError
 from integrations.mail.render import Renderer, TemplateError
-from planner.emails import sample_context
+from planner.email_kinds import sample_context
 
 HOSTILE = {
     "escape-subclasses": "{{ ''.__class__.__mro__[1].__subclasses__() }}",
