@@ -74,13 +74,13 @@ def _check(org: Org, roster: list[Entry], out: Callable[[str], None], _: argpars
 
 def _template_errors(loaded: OrgLoadedConfig, seen: dict[str | None, list[str]]) -> list[str]:
     """The templates `org run` will render for this manager, rendered against sample data."""
-    from daemon import _checked_renderer
     from integrations.errors import ConfigError
+    from integrations.run_loop import checked_renderer
 
     key = loaded.policy.email.templates_dir
     if key not in seen:
         try:
-            _checked_renderer(loaded)
+            checked_renderer(loaded)
             seen[key] = []
         except ConfigError as err:
             seen[key] = list(err.errors)

@@ -197,11 +197,11 @@ class OrgRunner:
 
     def _renderer(self, loaded: OrgLoadedConfig) -> Renderer:
         """The checked templates, one per templates folder (most orgs share one)."""
-        from daemon import _checked_renderer
+        from integrations.run_loop import checked_renderer
 
         key = loaded.policy.email.templates_dir
         if key not in self.renderers:
-            self.renderers[key] = _checked_renderer(loaded)
+            self.renderers[key] = checked_renderer(loaded)
         return self.renderers[key]
 
     def _start_due(self) -> None:
