@@ -306,9 +306,23 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from planner.email_kinds import previewable
+class _PreviewKinds(Sequence[str]):
+    """The kinds `coachd preview` renders, read from the email-kind table on first use:
+    the table imports the planner and its samples, which `coachd --help` must not pay for."""
 
+    def _kinds(self) -> Sequence[str]:
+        from planner.email_kinds import previewable
+
+        return previewable()
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._kinds()[i]
+
+    def __len__(self) -> int:
+        return len(self._kinds())
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coachd", description="Guards a sales manager's calendar for coaching."
     )
@@ -360,8 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("preview", cmd_preview, "render an email without sending it")
     p.add_argument(
         "kind",
-        choices=previewable(),
-        help="which email to render",
+        choices=_PreviewKinds(),
+        metavar="KIND",
+        help="which email to render: %(choices)s",
     )
     p.add_argument("--rep", help="the rep (email) for an agenda")
     p.add_argument("--out", help="write the HTML part to this file")
@@ -384,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="the figures and sources as JSON")
     at(p, "report")
     p = add("org", cmd_org, "org mode: every manager of org.yaml (check, plan, status, run)")
-    from integrations.org.cli import add_arguments as org_arguments
+    from integrations.org.arguments import add_arguments as org_arguments
 
     org_arguments(p)
     return parser

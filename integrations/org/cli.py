@@ -14,23 +14,6 @@ from integrations.org.config import Org, OrgLoadedConfig, load_org, problem_file
 from integrations.org.roster import Entry, load_roster
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The options of `coachd org`."""
-    p.add_argument(
-        "action",
-        choices=["check", "plan", "status", "run"],
-        help="check: validate org.yaml and every manager's file; plan: each manager's dry "
-        "run; status: each manager's last tick; run: serve every manager until SIGTERM",
-    )
-    p.add_argument("--org", default="org.yaml", help="path to org.yaml (default ./org.yaml)")
-    p.add_argument(
-        "--at",
-        metavar="ISO-TIME",
-        help="check/plan/status as if it were this instant (UTC unless an offset is given)",
-    )
-    p.add_argument("--json", action="store_true", help="status as JSON")
-
-
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     """Dispatch one `coachd org` action; exit 1 when a manager's file is broken."""
     if args.at:
