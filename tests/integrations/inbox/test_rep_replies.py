@@ -216,3 +216,20 @@ def _seen(demo: Path) -> set[str]:
     path = demo / "state" / "coachd.json"
     with StateStore.open(path, readonly=True, now=PINNED) as store:
         return SeenMessages(store, IMIP).seen()
+
+
+def test_an_unreachable_inbox_is_one_warning_and_the_tick_goes_on(
+    demo: Path, pinned_now: datetime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = demo / "config.yaml"
+    port = dovecot_server.free_port()  # nobody listens there
+    text = cfg.read_text().replace(
+        "inbox:\n  type: maildir              # maildir, imap or none\n",
+        f"inbox:\n  type: imap\n  imap:\n    host: 127.0.0.1\n    port: {port}\n"
+        "    username: coachd@acme-demo.com\n    password: x\n    timeout: 5s\n",
+    )
+    cfg.write_text(text)
+    _once(cfg, pinned_now)
+    out = capsys.readouterr()
+    assert "booked" in out.out
+    assert out.err.count("the inbox was not read this tick") == 1
