@@ -145,5 +145,5 @@ def _decoded(part: email.message.Message) -> str | None:
     charset = part.get_content_charset() or "utf-8"
     try:
         return raw.decode(charset, errors="replace")
-    except LookupError:  # an unknown charset name
+    except (LookupError, ValueError):  # an unknown, binary-only or broken charset name
         return raw.decode("utf-8", errors="replace")

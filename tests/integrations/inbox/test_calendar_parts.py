@@ -61,12 +61,15 @@ def test_no_calendar_part_means_none() -> None:
     assert parse_message(_message().as_bytes()).calendar == ()
 
 
-def test_an_unknown_charset_is_read_as_utf8_with_replacements() -> None:
+@pytest.mark.parametrize("charset", ["x-no-such-charset", "base64", "idna", "utf\x00"])
+def test_an_unusable_charset_is_read_as_utf8_with_replacements(charset: str) -> None:
     msg = _message()
     msg.make_mixed()
     msg.attach(_calendar_part(_ics().encode() + b"\xff", charset="latin-1"))
-    msg.get_payload()[1].set_param("charset", "x-no-such-charset")  # type: ignore[index,union-attr]
-    [part] = parse_message(msg.as_bytes()).calendar
+    msg.get_payload()[1].set_param("charset", charset)  # type: ignore[index,union-attr]
+    parsed = parse_message(msg.as_bytes())
+    assert parsed.text.strip() == "answer"
+    [part] = parsed.calendar
     assert part.startswith("BEGIN:VCALENDAR") and part.endswith("\ufffd")
 
 
