@@ -17,7 +17,8 @@ from integrations import busy_cache
 from integrations.calendar.base import Calendar
 from integrations.config_file import LoadedConfig
 from integrations.executor import Executor, TickReport
-from integrations.inbox.base import Inbox
+from integrations.imip.inbound import read_inbox, record_replies
+from integrations.inbox.base import Inbox, ReadOnce
 from integrations.kpi.open import open_sources
 from integrations.kpi.read import Configured
 from integrations.mail.base import Mailer
@@ -266,7 +267,16 @@ def run_tick(
     # them fresh, so a quiet tick makes no free/busy request. The cache lives at most
     # busy_cache.MAX_AGE: past that they are read again, so a rep's new meeting on a booked
     # one-on-one is seen (and the block moved) within that time even on a quiet calendar.
-    read = read_current(loaded, store, now, cal, open_inbox(loaded), with_busy=False, kv=kv)
+    inbox = open_inbox(loaded)
+    inbox_warnings: list[str] = []
+    if inbox is not None and not dry_run:
+        # Read once per tick whenever an inbox is configured; reps' calendar answers are
+        # recorded before the calendar is read, so this tick's plan sees them.
+        inbox = ReadOnce(inbox)
+        listing = read_inbox(inbox, now - policy.inbox.lookback, inbox_warnings)
+        record_replies(listing.messages, cal, policy.manager.email, store, now)
+    read = read_current(loaded, store, now, cal, inbox, with_busy=False, kv=kv)
+    read.warnings[:0] = inbox_warnings
     reps = [r.email for r in policy.team]
     cached = busy_cache.load(kv, reps, now)
     fresh = False

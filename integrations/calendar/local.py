@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from integrations.calendar import prescan
@@ -492,6 +493,32 @@ class LocalCalendar:
         path = write_event_file(folder, book.event_id, data)
         self._index.setdefault(folder, {})[book.event_id] = path
         return WriteOutcome(book, book.event_id)
+
+    def apply_reply(self, owner: str, reply: Any, sender: str) -> bool:
+        """Record an attendee's iMIP REPLY (an icalendar.Calendar) on the owner's copy of the
+        event it answers, written atomically; returns False when it was already recorded.
+
+        Raises `imip.apply.ReplyRejected` (with the reason) for a reply that must not be
+        applied, including one whose UID no file of the owner holds; OSError when the file
+        cannot be read or written (try again later).
+        """
+        from integrations.imip.apply import ReplyRejected, apply_reply, reply_uid
+
+        uid = reply_uid(reply)
+        folder = person_dir(self.root, owner)
+        try:
+            found = self._locate(folder, uid, exact_uid=True)
+        except NotFound:
+            raise ReplyRejected(f"no event with UID {uid!r} in this calendar") from None
+        from integrations.calendar import ics_encode as enc
+
+        if not any("X-COACHD-KEY" in ev for ev in enc.events_of(found.parsed.calendar, uid)):
+            # coachd invited nobody to it: the organizer's own client records the answers.
+            raise ReplyRejected(f"{uid!r} is not an event coachd booked")
+        if not apply_reply(found.parsed.calendar, reply, sender):
+            return False
+        self._save(found)
+        return True
 
     def _cancel(self, found: _Located) -> None:
         if found.recurrence is None:

@@ -1,9 +1,8 @@
 """Apply an incoming iMIP REPLY (RFC 5546 3.2.3) to the manager's copy of a coachd event.
 
-Pure: it edits an icalendar.Calendar in memory and reads nothing else. The inbound mail
-reader (integrations/inbox, a separate piece of work) is meant to call it for each
-`text/calendar; method=REPLY` part that arrives, then save the file; that wiring is not
-built yet.
+Pure: it edits an icalendar.Calendar in memory and reads nothing else. `imip.inbound` calls
+it (through `LocalCalendar.apply_reply`, which finds and saves the file) for each
+`METHOD:REPLY` calendar part of a message in the inbox.
 
 Mail in is hostile: a reply is applied only when it answers an event of this calendar (same
 UID), names exactly one attendee, that attendee is the sender of the email and already on
@@ -31,6 +30,19 @@ def _seq(ev: icalendar.Component) -> int:
         return int(str(ev.get("SEQUENCE", 0)))
     except ValueError:
         return 0
+
+
+def reply_uid(reply: icalendar.Calendar) -> str:
+    """The UID a REPLY answers; ReplyRejected when it is not one REPLY VEVENT with a UID."""
+    if str(reply.get("METHOD", "")).upper() != "REPLY":
+        raise ReplyRejected(f"not a REPLY (METHOD:{reply.get('METHOD', '')})")
+    answers = [c for c in reply.walk("VEVENT")]
+    if len(answers) != 1:
+        raise ReplyRejected(f"a REPLY must hold one VEVENT (it holds {len(answers)})")
+    uid = str(answers[0].get("UID", "")).strip()
+    if not uid:
+        raise ReplyRejected("the REPLY has no UID")
+    return uid
 
 
 def apply_reply(cal: icalendar.Calendar, reply: icalendar.Calendar, sender: str) -> bool:

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from integrations.kv import KeyValue
 
-__all__ = ["InboundMessage", "Inbox", "InboxRead", "SeenMessages"]
+__all__ = ["InboundMessage", "Inbox", "InboxRead", "ReadOnce", "SeenMessages"]
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,10 @@ class InboundMessage:
 
     `sender` is the lower-cased address of From; `refs` the Message-IDs of In-Reply-To and
     References, in that order; `text` the plain-text body (from the HTML part when there is
-    no text part); `date` when it was sent (None when the Date header is missing or bad).
+    no text part); `date` when it was sent (None when the Date header is missing or bad);
+    `calendar` the decoded text of its `text/calendar` (or `application/ics`) parts, at most
+    `parse.MAX_CALENDAR_PARTS` of at most `parse.MAX_CALENDAR_CHARS` characters each
+    (iMIP replies from reps; still unparsed, so still hostile).
     """
 
     message_id: str
@@ -26,6 +29,7 @@ class InboundMessage:
     refs: tuple[str, ...] = ()
     text: str = ""
     date: datetime | None = None
+    calendar: tuple[str, ...] = ()
 
 
 @dataclass
@@ -43,6 +47,31 @@ class Inbox(Protocol):
     def read(self, since: datetime) -> InboxRead:
         """The messages received at or after `since` (an adapter may return a few more)."""
         ...
+
+
+class ReadOnce:
+    """An Inbox listed at most once (per `since`): every use in one tick shares the listing.
+
+    The first reader gets the listing's warnings, or the error that stopped it; later readers
+    get the same messages without the warnings (an empty listing after an error), so one
+    fault is reported once.
+    """
+
+    def __init__(self, inbox: Inbox) -> None:
+        self.inbox = inbox
+        self._reads: dict[datetime, InboxRead] = {}
+
+    def __repr__(self) -> str:
+        return f"ReadOnce({self.inbox!r})"
+
+    def read(self, since: datetime) -> InboxRead:
+        done = self._reads.get(since)
+        if done is not None:
+            return InboxRead(messages=list(done.messages))
+        self._reads[since] = InboxRead()
+        read = self.inbox.read(since)
+        self._reads[since] = read
+        return read
 
 
 class SeenMessages:

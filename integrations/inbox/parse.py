@@ -4,12 +4,20 @@ The plain-text body is the `text/plain` part (or the `text/html` part with its t
 capped at `MAX_TEXT` characters; messages larger than `MAX_BYTES` are not parsed. A message
 without a usable Message-ID or From address is refused with ValueError naming what is
 missing (the adapter turns it into a warning).
+
+Calendar parts (`text/calendar` or `application/ics`, e.g. a rep's iMIP REPLY) are carried
+as decoded text: transfer encoding undone, charset decoded (an unknown charset reads as
+UTF-8 with replacement characters), at most `MAX_CALENDAR_PARTS` per message, nested at most
+`MAX_DEPTH` multiparts deep, not inside attached messages (a forwarded reply is someone
+else's answer), identical copies once; a part larger than `MAX_CALENDAR_CHARS` is dropped
+with a warning naming the message. They are not parsed here.
 """
 
 from __future__ import annotations
 
 import email
 import html
+import logging
 import re
 from datetime import datetime
 from email.message import EmailMessage
@@ -20,6 +28,11 @@ from integrations.inbox.base import InboundMessage
 
 MAX_BYTES = 2_000_000
 MAX_TEXT = 20_000
+MAX_CALENDAR_PARTS = 4
+MAX_CALENDAR_CHARS = 200_000
+MAX_DEPTH = 8
+CALENDAR_TYPES = ("text/calendar", "application/ics")
+log = logging.getLogger(__name__)
 _MSGID = re.compile(r"<[^<>\s]{1,900}>")
 _TAG = re.compile(r"<[^>]*>")
 
@@ -44,6 +57,7 @@ def parse_message(raw: bytes) -> InboundMessage:
         refs=tuple(dict.fromkeys(refs)),
         text=_text(msg)[:MAX_TEXT],
         date=_date(_header(msg, "Date")),
+        calendar=_calendar_parts(msg, mid[0]),
     )
 
 
@@ -85,3 +99,51 @@ def _html_text(text: str) -> str:
     text = re.split(r"(?i)<div[^>]*class=\"?[^\">]*(gmail_quote|moz-cite-prefix)", text)[0]
     text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>|</tr>", "\n", text)
     return html.unescape(_TAG.sub("", text))
+
+
+def _calendar_parts(msg: EmailMessage, mid: str) -> tuple[str, ...]:
+    """The decoded calendar parts, in document order (see the module doc for the bounds)."""
+    out: list[str] = []
+    stack: list[tuple[email.message.Message, int]] = [(msg, 0)]
+    while stack and len(out) < MAX_CALENDAR_PARTS:
+        part, depth = stack.pop()
+        if part.get_content_maintype() == "message":
+            continue  # an attached message: its calendar parts are not this sender's answer
+        if part.is_multipart():
+            children = part.get_payload()
+            if depth < MAX_DEPTH and isinstance(children, list):
+                stack.extend(
+                    (c, depth + 1)
+                    for c in reversed(children)
+                    if isinstance(c, email.message.Message)
+                )
+            continue
+        if part.get_content_type() not in CALENDAR_TYPES:
+            continue
+        text = _decoded(part)
+        if text is None or len(text) > MAX_CALENDAR_CHARS:
+            log.warning(
+                "inbox message %s: a calendar part over %d characters dropped",
+                mid,
+                MAX_CALENDAR_CHARS,
+            )
+        elif text.strip() and text not in out:
+            out.append(text)
+    return tuple(out)
+
+
+def _decoded(part: email.message.Message) -> str | None:
+    """The part's text (None when even its encoded form is far too large to be a reply)."""
+    try:
+        raw = part.get_payload(decode=True)
+    except (ValueError, TypeError, LookupError):
+        return ""
+    if not isinstance(raw, bytes):
+        return ""
+    if len(raw) > 4 * MAX_CALENDAR_CHARS:
+        return None
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return raw.decode(charset, errors="replace")
+    except (LookupError, ValueError):  # an unknown, binary-only or broken charset name
+        return raw.decode("utf-8", errors="replace")

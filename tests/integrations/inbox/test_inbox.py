@@ -43,6 +43,41 @@ def raw(mid: str, body: str = "decline 2\r\n", **headers: str) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n" + body).encode()
 
 
+REPLY_ICS = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nMETHOD:REPLY\r\n"
+    "BEGIN:VEVENT\r\nUID:abc123\r\nDTSTAMP:20261202T150000Z\r\nSEQUENCE:0\r\n"
+    "ATTENDEE;PARTSTAT=DECLINED:mailto:alex@acme.com\r\nCOMMENT:Désolé\r\n"
+    "END:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+def reply_with_calendar(mid: str, ics: str = REPLY_ICS, charset: str = "iso-8859-1") -> bytes:
+    """A rep's answer as calendar clients send it: text, the REPLY as an alternative (base64,
+    a non-UTF-8 charset) and the same .ics again as an attachment."""
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"] = "Alex Kim <Alex@Acme.com>"
+    msg["To"] = "dana@acme.com"
+    msg["Subject"] = "Declined: One-on-one"
+    msg["Message-ID"] = mid
+    msg.set_content("Sorry, I cannot make it.\n")
+    cal = EmailMessage()
+    cal.set_content(ics.encode(charset), maintype="text", subtype="calendar")
+    cal.set_param("method", "REPLY")
+    cal.set_param("charset", charset)
+    msg.make_alternative()
+    msg.attach(cal)
+    attached = EmailMessage()
+    attached.set_content(
+        ics.encode(charset), maintype="application", subtype="ics", filename="invite.ics"
+    )
+    attached.set_param("charset", charset)
+    msg.make_mixed()
+    msg.attach(attached)
+    return msg.as_bytes()
+
+
 @dataclass
 class Box:
     inbox: Inbox
@@ -166,6 +201,14 @@ def test_html_only_replies_lose_tags_and_quoted_text(box: Box) -> None:
         "decline 1",
         "keep 2",
     ]
+
+
+def test_calendar_parts_are_carried_decoded(box: Box) -> None:
+    box.deliver(reply_with_calendar("<cal@mail.acme.com>"))
+    [m] = box.inbox.read(SINCE).messages
+    assert m.text.strip() == "Sorry, I cannot make it."
+    [part] = m.calendar  # the identical .ics attachment is carried once
+    assert "METHOD:REPLY" in part and "COMMENT:Désolé" in part
 
 
 # --- adapter specifics -----------------------------------------------------------------
