@@ -22,6 +22,7 @@ from integrations.kpi.open import open_sources
 from integrations.kpi.read import Configured
 from integrations.mail.base import Mailer
 from integrations.mail.render import Renderer
+from integrations.records import RecordFolder, records_of
 from integrations.snapshot import (
     SnapshotRead,
     add_rep_busy,
@@ -29,10 +30,11 @@ from integrations.snapshot import (
     remember_event_count,
 )
 from integrations.state import StateStore
-from planner.actions import Action, Book, Move
+from planner.actions import Action, Book, Hold, Move, SendEmail
 from planner.model import Snapshot
 from planner.plan import plan
 from planner.policy import Policy
+from planner.record import MEETING_TAIL, MEETINGS, Record, meeting_block, put_block
 
 log = logging.getLogger(__name__)
 
@@ -193,11 +195,15 @@ def read_current(
     *,
     with_busy: bool = True,
     kv: Any = None,
+    migrate: bool = False,
 ) -> SnapshotRead:
     """The Snapshot for `now`: the calendar, the KPI sources, the notes, the inbox and the
     state (and the reps' busy times unless `with_busy` is False). `kv` takes the KPI sources'
-    read cache (an OverlayKV in dry runs; default the store)."""
+    read cache (an OverlayKV in dry runs; default the store). With `migrate`, a rep without a
+    record file gets one (made from their notes file); dry runs leave the folder alone."""
     policy = loaded.policy
+    folder = open_records(loaded)
+    team = [(r.email, r.name) for r in policy.team]
     return read_snapshot(
         policy,
         calendar=calendar,
@@ -208,7 +214,36 @@ def read_current(
         inbox=inbox,
         with_busy=with_busy,
         kv=store if kv is None else kv,
+        records=records_of(folder, team, migrate),
     )
+
+
+def open_records(loaded: LoadedConfig) -> RecordFolder:
+    """The records folder, with the notes folder its records are first made from."""
+    policy = loaded.policy
+    return RecordFolder(loaded.resolve(policy.records.dir), loaded.resolve(policy.email.notes_dir))
+
+
+def write_meeting_blocks(folder: RecordFolder, policy: Policy, actions: list[Action]) -> None:
+    """Before each one-on-one whose agenda goes out this tick, append its meeting block
+    (carried items, talking points, KPI snapshot) to the rep's record; written once."""
+    for a in actions:
+        if not isinstance(a, SendEmail) or a.kind != "agenda":
+            continue
+        rep = policy.rep(str(a.context.get("rep", {}).get("email", "")))
+        if rep is None:
+            continue
+        key, body = meeting_block(a.context)
+        folder.update(rep.email, rep.name, _once(key, body))
+
+
+def _once(key: str, body: list[str]) -> Callable[[Record], Record]:
+    """An edit that writes block `key` under Meeting notes unless it is already there."""
+
+    def change(r: Record) -> Record:
+        return r if r.block(key) else put_block(r, MEETINGS, key, body, MEETING_TAIL)
+
+    return change
 
 
 def needs_rep_busy(actions: list[Action]) -> bool:
@@ -265,7 +300,9 @@ def run_tick(
     # them fresh, so a quiet tick makes no free/busy request. The cache lives at most
     # busy_cache.MAX_AGE: past that they are read again, so a rep's new meeting on a booked
     # one-on-one is seen (and the block moved) within that time even on a quiet calendar.
-    read = read_current(loaded, store, now, cal, open_inbox(loaded), with_busy=False, kv=kv)
+    read = read_current(
+        loaded, store, now, cal, open_inbox(loaded), with_busy=False, kv=kv, migrate=not dry_run
+    )
     reps = [r.email for r in policy.team]
     cached = busy_cache.load(kv, reps, now)
     fresh = False
@@ -292,6 +329,8 @@ def run_tick(
         now=now,
         stop_requested=stop_requested,
     )
+    if not any(isinstance(a, Hold) for a in actions):
+        write_meeting_blocks(open_records(loaded), policy, actions)
     result.report = executor.run(actions)
     if result.report.held is None:
         remember_event_count(store, read.snapshot, policy.manager.email)

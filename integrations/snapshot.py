@@ -7,7 +7,7 @@ warning or a `read_errors` entry, never an exception that stops the tick.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +24,7 @@ from planner.kpi_derive import derive
 from planner.model import Event, Reply, Snapshot
 from planner.periods import snapshot_window
 from planner.policy import Policy
+from planner.record import Record
 from planner.timeutil import Interval
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def read_snapshot(
     inbox: Inbox | None = None,
     with_busy: bool = True,
     kv: KeyValue | None = None,
+    records: Mapping[str, Record] | None = None,
 ) -> SnapshotRead:
     """Gather everything the planner needs for one tick.
 
@@ -91,6 +93,7 @@ def read_snapshot(
         decisions=store.decisions(),
         sent=store.sent_keys(),
         notes=notes,
+        records=dict(records or {}),
         read_errors=read_errors,
         last_event_count=last_count if isinstance(last_count, int) else None,
         replies=replies,

@@ -17,6 +17,7 @@ from planner.audit import audit_context, audit_weeks
 from planner.kpi import Standing, meets, stale_kpis, standings
 from planner.model import Decision, Snapshot
 from planner.policy import Kpi, Policy, Rep
+from planner.record import Item
 from planner.timeutil import iso_week, local_dt, week_monday
 
 KIND_LABELS = {
@@ -335,11 +336,53 @@ def agenda_context(
         "kpis": kpis,
         "stale_sources": stale_sources(policy, snapshot, tz) if stale else [],
         "focus": focus,
-        "goals": list(rep.goals) if rep else [],
-        "action_items": list(snapshot.notes.get(rep_email, ())),
+        **record_context(snapshot, rep_email, list(rep.goals) if rep else [], meeting_day),
+        "booking_key": block.key,
+        "meeting_day": meeting_day.isoformat(),
         "ride_along": ride_along(policy, snapshot, rep_email, now, blocks),
         "new_hire": new_hire(policy, rep, meeting_day) if rep else None,
         "conversation": conversation(policy, kpis),
+    }
+
+
+def item_row(item: Item, on: date) -> dict[str, Any]:
+    """One open action item or talking point for an agenda."""
+    return {
+        "text": item.text,
+        "owner": item.owner or "",
+        "due": fmt_day(item.due) if item.due else "",
+        "overdue": item.overdue(on),
+        "by": item.by or "",
+    }
+
+
+def record_context(
+    snapshot: Snapshot, rep_email: str, config_goals: list[str], meeting_day: date
+) -> dict[str, Any]:
+    """Goals, open action items (overdue marked) and the rep's talking points for the
+    one-on-one on `meeting_day`, from the rep's record; without a record, the config's goals
+    and the open `- [ ]` lines of notes/<rep>.md."""
+    record = snapshot.records.get(rep_email)
+    if record is None:
+        return {
+            "goals": config_goals,
+            "action_items": [
+                {"text": t, "owner": "", "due": "", "overdue": False, "by": ""}
+                for t in snapshot.notes.get(rep_email, ())
+            ],
+            "talking_points": [],
+            "record": False,
+        }
+    goals = [
+        g.text + (f" (target {fmt_day(g.target)})" if g.target else "")
+        for g in record.goals
+        if g.status == "open"
+    ]
+    return {
+        "goals": goals or config_goals,
+        "action_items": [item_row(i, meeting_day) for i in record.open_items()],
+        "talking_points": [item_row(p, meeting_day) for p in record.points_for(meeting_day)],
+        "record": True,
     }
 
 

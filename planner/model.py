@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
+from planner.record import Record
 from planner.timeutil import Interval
 
 PartStat = Literal["accepted", "declined", "tentative", "needsAction"]
@@ -184,6 +185,8 @@ class Snapshot:
     decisions: Mapping[str, Decision] = field(default_factory=dict)
     sent: frozenset[str] = frozenset()
     notes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # each rep's coaching record (records/<rep>.md), when the records folder has one
+    records: Mapping[str, Record] = field(default_factory=dict)
     read_errors: Mapping[str, str] = field(default_factory=dict)
     last_event_count: int | None = None
     replies: tuple[Reply, ...] = ()

@@ -672,6 +672,12 @@ class InboxSettings(Strict):
     lookback: Duration = timedelta(days=14)
 
 
+class RecordSettings(Strict):
+    """The coaching records: one Markdown file per rep in `dir` (`records/<rep email>.md`)."""
+
+    dir: str = "records"
+
+
 class GoogleSettings(Strict):
     credentials: Literal["oauth", "service_account", "none"] = "oauth"
     client_secrets: str = "client_secret.json"
@@ -832,6 +838,7 @@ class Policy(Strict):
     kpi_source: KpiSources = Field(default_factory=_default_sources)
     email: EmailSettings = EmailSettings()
     inbox: InboxSettings = InboxSettings()
+    records: RecordSettings = RecordSettings()
     calendar: CalendarSettings = CalendarSettings()
     state: StateSettings = StateSettings()
     audit: Audit = Audit()
