@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +25,19 @@ from integrations.mail.base import Mailer
 from integrations.mail.render import Renderer
 from integrations.records import RecordFolder, records_of
 from integrations.snapshot import (
+    RECORD,
     SnapshotRead,
     add_rep_busy,
     read_snapshot,
     remember_event_count,
 )
 from integrations.state import StateStore
-from planner.actions import Action, Book, Hold, Move, SendEmail
+from planner.actions import Action, Book, Hold, Move, Processed, RecordEdit, SendEmail
 from planner.model import Snapshot
 from planner.plan import plan
 from planner.policy import Policy
 from planner.record import MEETING_TAIL, MEETINGS, Record, meeting_block, put_block
+from planner.record_mail import apply_edit
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +227,24 @@ def open_records(loaded: LoadedConfig) -> RecordFolder:
     return RecordFolder(loaded.resolve(policy.records.dir), loaded.resolve(policy.email.notes_dir))
 
 
+def apply_record_edits(folder: RecordFolder, policy: Policy, actions: list[Action]) -> list[Action]:
+    """Write each mail's RecordEdit into the rep's record. A message whose edit could not be
+    written keeps no Processed action, so the next tick tries it again."""
+    failed: set[str] = set()
+    for a in actions:
+        if isinstance(a, RecordEdit):
+            rep = policy.rep(a.rep)
+            name = rep.name if rep else a.rep
+            if folder.update(a.rep, name, partial(apply_edit, edit=a)) is None:
+                log.warning("record of %s: mail %s not written; tried again", a.rep, a.message_id)
+                failed.add(a.message_id)
+    return [
+        a
+        for a in actions
+        if not (isinstance(a, Processed) and a.namespace == RECORD and a.message_id in failed)
+    ]
+
+
 def write_meeting_blocks(folder: RecordFolder, policy: Policy, actions: list[Action]) -> None:
     """Before each one-on-one whose agenda goes out this tick, append its meeting block
     (carried items, talking points, KPI snapshot) to the rep's record; written once."""
@@ -330,7 +351,9 @@ def run_tick(
         stop_requested=stop_requested,
     )
     if not any(isinstance(a, Hold) for a in actions):
-        write_meeting_blocks(open_records(loaded), policy, actions)
+        folder = open_records(loaded)
+        actions = apply_record_edits(folder, policy, actions)
+        write_meeting_blocks(folder, policy, actions)
     result.report = executor.run(actions)
     if result.report.held is None:
         remember_event_count(store, read.snapshot, policy.manager.email)

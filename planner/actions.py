@@ -150,6 +150,26 @@ class Processed:
 
     message_id: str
     reason: str
+    # which use handled it (the inbox keeps a memory per use); `ignored`: mail that did not
+    # count (a stranger, a rep writing about another rep), counted in the tick's report
+    namespace: str = "replies"
+    ignored: bool = False
+
+
+@dataclass(frozen=True)
+class RecordEdit:
+    """What one message adds to one rep's record (planner.record_mail). Plain data (it
+    shows in `plan --json`); applying it twice changes nothing the second time."""
+
+    rep: str
+    message_id: str
+    who: str  # "manager" or "rep"
+    day: str  # ISO date the message was handled
+    points: tuple[str, ...] = ()
+    ticks: tuple[str, ...] = ()
+    items: tuple[tuple[str, str, str], ...] = ()  # (text, owner, due ISO or "")
+    notes: tuple[str, ...] = ()
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -173,7 +193,18 @@ class Notice:
 
 
 Action = (
-    Book | Move | Cancel | Remember | Decline | Flag | Keep | SendEmail | Processed | Hold | Notice
+    Book
+    | Move
+    | Cancel
+    | Remember
+    | Decline
+    | Flag
+    | Keep
+    | SendEmail
+    | Processed
+    | RecordEdit
+    | Hold
+    | Notice
 )
 
 
@@ -201,6 +232,8 @@ def describe(action: Action) -> str:
         return f"{'Reply':<7} {action.message_id}  -- {action.reason}"
     if isinstance(action, Notice):
         return f"{name:<7} {action.reason}"
+    if isinstance(action, RecordEdit):
+        return f"{'Record':<7} {action.rep}  -- {action.reason}"
     return f"{name:<7} {action.key}  -- {action.reason}"
 
 

@@ -190,6 +190,8 @@ class Snapshot:
     read_errors: Mapping[str, str] = field(default_factory=dict)
     last_event_count: int | None = None
     replies: tuple[Reply, ...] = ()
+    # the inbox's messages not yet handled for the coaching records (planner.record_mail)
+    record_mail: tuple[Reply, ...] = ()
     digest_numbers: Mapping[str, Mapping[str, tuple[str, str]]] = field(default_factory=dict)
     # Outside objects the reader skips (warning -> when first seen), for the digest.
     skipped: Mapping[str, datetime] = field(default_factory=dict)

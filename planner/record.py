@@ -133,16 +133,21 @@ class Record:
         return tuple(sorted(out))
 
     def points_for(self, meeting_day: date) -> tuple[Item, ...]:
-        """The open talking points for the one-on-one on `meeting_day`: those added on or
-        after the previous one-on-one (a point from the day of a meeting shows again on the
-        next rather than being lost)."""
-        before = [d for d in self.meeting_days() if d < meeting_day]
-        since = max(before, default=None)
-        return tuple(
-            p
-            for p in self.points
-            if not p.done and (since is None or p.added is None or p.added >= since)
-        )
+        """The open talking points for the one-on-one on `meeting_day`: those not yet on the
+        agenda of an earlier one-on-one (its meeting block lists them), so a point shows on
+        the first agenda that goes out after it was added, whenever that is."""
+        shown_before = {
+            line
+            for b in self.blocks
+            if b.section == MEETINGS and (d := _block_day(b.key)) is not None and d < meeting_day
+            for line in b.body
+        }
+        return tuple(p for p in self.points if not p.done and f"- {p.text}" not in shown_before)
+
+
+def _block_day(key: str) -> date | None:
+    parts = key.split("/")
+    return _day(parts[1]) if parts[0] == "meeting" and len(parts) > 1 else None
 
 
 def serialise(record: Record) -> str:

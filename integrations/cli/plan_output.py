@@ -27,6 +27,7 @@ from planner.actions import (
     Keep,
     Move,
     Notice,
+    RecordEdit,
     Remember,
     SendEmail,
 )
@@ -157,6 +158,12 @@ def format_plan(
         group("Remember (no calendar change)", len(remembers))
         for r in remembers:
             item(f"{r.key} is {r.status}", r.reason)
+
+    edits = [a for a in actions if isinstance(a, RecordEdit)]
+    if edits:
+        group("Coaching records (mail)", len(edits))
+        for ed in edits:
+            item(f"{ed.rep}: {ed.who} added by mail", ed.reason)
 
     notices = [a for a in actions if isinstance(a, Notice)]
     if notices:

@@ -389,6 +389,7 @@ _SAMPLE_MODULES = (
     "planner.invitations",
     "planner.delegation",
     "planner.replies",
+    "planner.record_mail",
 )
 # Every kind coachd sends: `coachd check` fails when one of these has no templates at all.
 REQUIRED_KINDS = (
@@ -404,6 +405,7 @@ REQUIRED_KINDS = (
     "invitation",
     "cancellation",
     "reply_confirmation",
+    "record_reply",
 )
 
 

@@ -164,21 +164,19 @@ def test_outside_text_cannot_break_the_file() -> None:
     assert len(clean("x" * 5000)) == 300
 
 
-def test_talking_points_show_until_the_next_one_on_one() -> None:
+def test_talking_points_show_until_an_agenda_has_carried_them() -> None:
     rec = parse(new_record("a@b.c", "A"))
     rec = add_point(rec, Item("Old topic", added=date(2026, 11, 2)))
-    rec = put_block(rec, MEETINGS, "meeting/2026-11-10/k", ["x"])
+    rec = add_point(rec, Item("Late topic", added=date(2026, 11, 9)))
+    # the agenda of 10 Nov went out with the old topic only
+    rec = put_block(rec, MEETINGS, "meeting/2026-11-10/k", ["Talking points:", "- Old topic"])
     rec = add_point(rec, Item("New topic", added=date(2026, 11, 12)))
-    rec = add_point(rec, Item("Meeting-day topic", added=date(2026, 11, 10)))
     assert [p.text for p in rec.points_for(date(2026, 11, 10))] == [
         "Old topic",
+        "Late topic",
         "New topic",
-        "Meeting-day topic",
     ]
-    assert [p.text for p in rec.points_for(date(2026, 11, 17))] == [
-        "New topic",
-        "Meeting-day topic",
-    ]
+    assert [p.text for p in rec.points_for(date(2026, 11, 17))] == ["Late topic", "New topic"]
 
 
 def test_migrate_notes_keeps_everything() -> None:
