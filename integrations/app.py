@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -32,11 +32,29 @@ from integrations.snapshot import (
     remember_event_count,
 )
 from integrations.state import StateStore
-from planner.actions import Action, Book, Hold, Move, Processed, RecordEdit, SendEmail
+from planner.actions import (
+    Action,
+    Book,
+    Hold,
+    Move,
+    OpenCase,
+    Processed,
+    RecordEdit,
+    SendEmail,
+)
 from planner.model import Snapshot
 from planner.plan import plan
 from planner.policy import Policy
-from planner.record import MEETING_TAIL, MEETINGS, Record, meeting_block, put_block
+from planner.record import (
+    MEETING_TAIL,
+    MEETINGS,
+    Case,
+    Item,
+    Record,
+    meeting_block,
+    open_case,
+    put_block,
+)
 from planner.record_mail import apply_edit
 
 log = logging.getLogger(__name__)
@@ -245,6 +263,23 @@ def apply_record_edits(folder: RecordFolder, policy: Policy, actions: list[Actio
     ]
 
 
+def open_cases(folder: RecordFolder, policy: Policy, actions: list[Action]) -> None:
+    """Write each OpenCase into the rep's record (once: not while one of its kind is open)."""
+    for a in actions:
+        if not isinstance(a, OpenCase):
+            continue
+        rep = policy.rep(a.rep)
+        case = Case(
+            kind=a.kind,
+            opened=date.fromisoformat(a.opened),
+            trigger=a.trigger,
+            checkpoints=tuple(date.fromisoformat(d) for d in a.checkpoints),
+            plan=tuple(Item(t, owner="manager", due=date.fromisoformat(d)) for t, d in a.plan),
+        )
+        if folder.update(a.rep, rep.name if rep else a.rep, partial(open_case, case=case)):
+            log.info("record of %s: %s case opened", a.rep, a.kind)
+
+
 def write_meeting_blocks(folder: RecordFolder, policy: Policy, actions: list[Action]) -> None:
     """Before each one-on-one whose agenda goes out this tick, append its meeting block
     (carried items, talking points, KPI snapshot) to the rep's record; written once."""
@@ -353,6 +388,7 @@ def run_tick(
     if not any(isinstance(a, Hold) for a in actions):
         folder = open_records(loaded)
         actions = apply_record_edits(folder, policy, actions)
+        open_cases(folder, policy, actions)
         write_meeting_blocks(folder, policy, actions)
     result.report = executor.run(actions)
     if result.report.held is None:

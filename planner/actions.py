@@ -173,6 +173,20 @@ class RecordEdit:
 
 
 @dataclass(frozen=True)
+class OpenCase:
+    """Open a coach-up or coach-out case in a rep's record (planner.cases). Plain data; the
+    shell writes it only when no case of that kind is open, so a retry adds it once."""
+
+    rep: str
+    kind: str  # coach-up or coach-out
+    opened: str  # ISO date
+    trigger: str
+    plan: tuple[tuple[str, str], ...]  # (action, due ISO date)
+    checkpoints: tuple[str, ...]  # ISO dates
+    reason: str
+
+
+@dataclass(frozen=True)
 class Hold:
     """Make no writes this tick: the snapshot looks wrong (a safety brake pulled)."""
 
@@ -203,6 +217,7 @@ Action = (
     | SendEmail
     | Processed
     | RecordEdit
+    | OpenCase
     | Hold
     | Notice
 )
@@ -234,6 +249,8 @@ def describe(action: Action) -> str:
         return f"{name:<7} {action.reason}"
     if isinstance(action, RecordEdit):
         return f"{'Record':<7} {action.rep}  -- {action.reason}"
+    if isinstance(action, OpenCase):
+        return f"{'Case':<7} {action.kind} for {action.rep}  -- {action.reason}"
     return f"{name:<7} {action.key}  -- {action.reason}"
 
 

@@ -17,7 +17,7 @@ from planner.audit import audit_context, audit_weeks
 from planner.kpi import Standing, meets, stale_kpis, standings
 from planner.model import Decision, Snapshot
 from planner.policy import Kpi, Policy, Rep
-from planner.record import Item
+from planner.record import Case, Item
 from planner.timeutil import iso_week, local_dt, week_monday
 
 KIND_LABELS = {
@@ -372,17 +372,37 @@ def record_context(
             ],
             "talking_points": [],
             "record": False,
+            "case": None,
         }
     goals = [
         g.text + (f" (target {fmt_day(g.target)})" if g.target else "")
         for g in record.goals
         if g.status == "open"
     ]
+    case = record.open_case()
     return {
         "goals": goals or config_goals,
         "action_items": [item_row(i, meeting_day) for i in record.open_items()],
         "talking_points": [item_row(p, meeting_day) for p in record.points_for(meeting_day)],
         "record": True,
+        "case": case_row(case, meeting_day) if case else None,
+    }
+
+
+def case_row(case: Case, on: date) -> dict[str, Any]:
+    """An open coaching case for an agenda; `checkpoint` when `on` falls in a checkpoint's
+    week."""
+    return {
+        "kind": case.kind,
+        "opened": fmt_day(case.opened),
+        "opened_iso": case.opened.isoformat(),
+        "trigger": case.trigger,
+        "outcome": case.outcome,
+        "plan": [item_row(i, on) for i in case.plan if not i.done],
+        "done": [i.text for i in case.plan if i.done],
+        "checkpoints": [fmt_day(d) for d in case.checkpoints],
+        "checkpoint": any(week_monday(d) == week_monday(on) for d in case.checkpoints),
+        "age_days": (on - case.opened).days,
     }
 
 

@@ -91,6 +91,33 @@ class Goal:
     history: tuple[tuple[date, str], ...] = ()
 
 
+CASE_KINDS = ("coach-up", "coach-out")
+OUTCOMES = ("open", "improved", "extended", "escalated", "closed")
+OPEN_OUTCOMES = ("open", "extended")
+_CASE = re.compile(r"^###\s+Case\b.*?\b(coach-up|coach-out)\b.*?(\d{4}-\d{2}-\d{2})", re.I)
+_CASE_KEY = re.compile(r"^[-*+]\s+(trigger|outcome|checkpoint)\s*:\s*(.*?)\s*$", re.I)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A coach-up or coach-out case: `### Case: coach-out, opened 2026-11-30`, then
+    `- trigger: ...`, `- outcome: open`, `- checkpoint: DATE` lines and plan items
+    (`- [ ] action (due: DATE)`). Open while its outcome is open or extended: only the
+    manager changes that."""
+
+    kind: str
+    opened: date
+    trigger: str = ""
+    outcome: str = "open"
+    checkpoints: tuple[date, ...] = ()
+    plan: tuple[Item, ...] = ()
+    line: int = -1
+
+    @property
+    def is_open(self) -> bool:
+        return self.outcome in OPEN_OUTCOMES
+
+
 @dataclass(frozen=True)
 class Block:
     """One of coachd's marked blocks: its key, section and the lines between the markers."""
@@ -113,9 +140,15 @@ class Record:
     points: tuple[Item, ...]
     blocks: tuple[Block, ...]
     sections: tuple[tuple[str, int, int], ...]  # (name, heading line, end line exclusive)
+    cases: tuple[Case, ...] = ()
 
     def field(self, key: str) -> str | None:
         return next((v for k, v in self.front if k == key), None)
+
+    def open_case(self, kind: str | None = None) -> Case | None:
+        """The latest open case (of `kind`, when given)."""
+        found = [c for c in self.cases if c.is_open and (kind is None or c.kind == kind)]
+        return found[-1] if found else None
 
     def block(self, key: str) -> Block | None:
         return next((b for b in self.blocks if b.key == key), None)
@@ -216,8 +249,50 @@ def parse(text: str) -> Record:
             i += 1
     return Record(
         lines, tuple(front), tuple(goals), tuple(items), tuple(points), tuple(blocks),
-        tuple(sections),
+        tuple(sections), _cases(lines, sections),
     )  # fmt: skip
+
+
+def _cases(lines: Sequence[str], sections: Sequence[tuple[str, int, int]]) -> tuple[Case, ...]:
+    out: list[Case] = []
+    for name, h, end in sections:
+        if name != CASES:
+            continue
+        for i in range(h + 1, end):
+            raw = lines[i].rstrip("\r\n")
+            if m := _CASE.match(raw):
+                if (d := _day(m.group(2))) is not None:
+                    out.append(Case(m.group(1).lower(), d, line=i))
+                continue
+            if not out or raw.startswith("### "):
+                continue
+            c = out[-1]
+            if k := _CASE_KEY.match(raw):
+                key, value = k.group(1).lower(), k.group(2)
+                if key == "trigger" and not c.trigger:
+                    c = Case(
+                        c.kind, c.opened, value[:MAX_TEXT], c.outcome, c.checkpoints, c.plan, c.line
+                    )
+                elif key == "outcome":
+                    word = value.split()[0].lower().strip(".,;") if value.split() else "open"
+                    outcome = word if word in OUTCOMES else c.outcome
+                    c = Case(c.kind, c.opened, c.trigger, outcome, c.checkpoints, c.plan, c.line)
+                elif key == "checkpoint" and (d := _day(value[:10])) is not None:
+                    c = Case(
+                        c.kind, c.opened, c.trigger, c.outcome, (*c.checkpoints, d), c.plan, c.line
+                    )
+            elif (it := _ITEM.match(raw)) and not it["indent"]:
+                c = Case(
+                    c.kind,
+                    c.opened,
+                    c.trigger,
+                    c.outcome,
+                    c.checkpoints,
+                    (*c.plan, _item(it, i)),
+                    c.line,
+                )
+            out[-1] = c
+    return tuple(out)  # fmt: skip
 
 
 def _canonical(title: str) -> str:
@@ -313,7 +388,8 @@ def _insert(record: Record, name: str, new: Sequence[str]) -> Record:
         lines += [f"## {name}{eol}", eol, *added]
     else:
         heading = next(h for n, h, _ in record.sections if n == name)
-        lines[at:at] = [eol, *added] if at == heading + 1 else added
+        blank_first = bool(new) and not new[0].strip()
+        lines[at:at] = [eol, *added] if at == heading + 1 and not blank_first else added
     return parse("".join(lines))
 
 
@@ -338,7 +414,8 @@ def find_open(record: Record, text: str) -> Item | None:
     want = " ".join(text.lower().split())
     if not want:
         return None
-    pool = [i for i in (*record.items, *record.points) if not i.done]
+    plans = [i for c in record.cases if c.is_open for i in c.plan]
+    pool = [i for i in (*record.items, *record.points, *plans) if not i.done]
     exact = [i for i in pool if " ".join(i.text.lower().split()) == want]
     if exact:
         return exact[0]
@@ -384,6 +461,30 @@ def put_block(
     return parse("".join(lines))
 
 
+def case_lines(case: Case) -> list[str]:
+    """How coachd writes a new case (the manager owns it from then on)."""
+    out = [
+        "",
+        f"### Case: {case.kind}, opened {case.opened.isoformat()}",
+        "",
+        f"- trigger: {clean(case.trigger)}",
+        "- outcome: open (set it to improved, extended, escalated or closed: "
+        "coachd never closes a case)",
+    ]
+    out += [f"- checkpoint: {d.isoformat()}" for d in case.checkpoints]
+    out += ["", "Plan:"]
+    out += [item_line(i) for i in case.plan]
+    return out
+
+
+def open_case(record: Record, case: Case) -> Record:
+    """The record with `case` added at the end of Coaching cases, unless a case of that kind
+    is already open (so writing it twice adds it once)."""
+    if record.open_case(case.kind) is not None:
+        return record
+    return _insert(record, CASES, case_lines(case))
+
+
 def new_record(rep: str, name: str) -> str:
     """The text of a fresh record."""
     return (
@@ -424,6 +525,11 @@ def meeting_block(ctx: Mapping[str, Any]) -> tuple[str, list[str]]:
         body.append(f"- open{flag}: {i['text']}{who}")
     if not rows:
         body.append("- none open")
+    case = ctx.get("case")
+    if isinstance(case, dict):
+        mark = " (this one-on-one is its checkpoint)" if case.get("checkpoint") else ""
+        body.append(f"Open {case['kind']} case, opened {case['opened']}{mark}:")
+        body += [f"- plan: {p['text']} (due {p['due']})" for p in case.get("plan", [])]
     points = ctx.get("talking_points")
     if isinstance(points, list) and points:
         body.append("Talking points:")

@@ -27,6 +27,7 @@ from planner.actions import (
     Keep,
     Move,
     Notice,
+    OpenCase,
     RecordEdit,
     Remember,
     SendEmail,
@@ -164,6 +165,11 @@ def format_plan(
         group("Coaching records (mail)", len(edits))
         for ed in edits:
             item(f"{ed.rep}: {ed.who} added by mail", ed.reason)
+    opening = [a for a in actions if isinstance(a, OpenCase)]
+    if opening:
+        group("Coaching cases to open", len(opening))
+        for oc in opening:
+            item(f"{oc.kind} case for {oc.rep}, opened {oc.opened}", oc.reason)
 
     notices = [a for a in actions if isinstance(a, Notice)]
     if notices:

@@ -131,3 +131,46 @@ def test_a_tick_writes_one_meeting_block_per_one_on_one(tmp_path: Path) -> None:
     assert "- open: Agree a 30-day plan to get back to 15 conversations a week" in text
     assert "Conversations: 12 (minimum 15, goal 25, below standard 7 wk)" in text
     assert "# Jordan Miles" in text  # the old notes, kept
+
+
+def test_demo_coach_out_rep_gets_a_case_a_checkpoint_and_an_agenda_naming_it(
+    tmp_path: Path,
+) -> None:
+    write_demo(tmp_path, date(2026, 11, 30))
+    loaded = load_policy(tmp_path / "config.yaml", environ={})
+    state = loaded.resolve(loaded.policy.state.path)
+    state.parent.mkdir(parents=True, exist_ok=True)
+    jordan = "jordan.miles@acme-demo.com"
+    for at in (datetime(2026, 11, 30, 6, 0, tzinfo=TZ), datetime(2026, 11, 30, 7, 0, tzinfo=TZ)):
+        with StateStore.open(state, now=at) as store:
+            run_tick(loaded, store, at)
+    record = parse((tmp_path / "records" / f"{jordan}.md").read_text())
+    case = record.open_case()
+    assert case is not None and case.kind == "coach-out" and case.opened == date(2026, 11, 30)
+    assert "Conversations (7 weeks)" in case.trigger
+    assert case.checkpoints == (date(2026, 12, 14), date(2026, 12, 28))
+    week_on = datetime(2026, 12, 7, 6, 0, tzinfo=TZ)  # the horizon reaches the checkpoint
+    with StateStore.open(state, now=week_on) as store:
+        run_tick(loaded, store, week_on)
+    later = datetime(2026, 12, 8, 10, 0, tzinfo=TZ)
+    with StateStore.open(state, now=later) as store:
+        books = store.bookings()
+        dry = run_tick(loaded, store, later, dry_run=True)
+    # the checkpoint's week holds a one-on-one with Jordan
+    assert any(
+        b.kind == "one_on_one"
+        and b.rep == jordan
+        and b.status == "booked"
+        and date(2026, 12, 14) <= b.start.astimezone(TZ).date() < date(2026, 12, 21)
+        for b in books.values()
+    )
+    agenda = next(
+        a
+        for a in dry.actions
+        if isinstance(a, SendEmail) and a.kind == "agenda" and f"{jordan}:2026-W51" in a.key
+    )
+    assert agenda.context["case"]["checkpoint"] is True
+    assert agenda.context["case"]["kind"] == "coach-out"
+    # the other demo reps under coach-up get a coach-up case; reps who meet the standard none
+    alex = parse((tmp_path / "records" / "alex.kim@acme-demo.com.md").read_text())
+    assert alex.open_case() is None

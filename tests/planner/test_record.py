@@ -255,7 +255,7 @@ def test_edits_and_appends_interleaved_lose_nothing(
         elif kind == "block":
             key = f"meeting/2026-12-0{int(str(op[1])) + 1}/k"
             rec = put_block(rec, MEETINGS, key, [f"block {op[2]}"])
-            blocks[key] = f"block {op[2]}"
+            blocks[key] = clean(f"block {op[2]}")
         elif kind == "tick":
             opens = rec.open_items()
             if opens:
