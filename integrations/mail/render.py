@@ -390,6 +390,7 @@ _SAMPLE_MODULES = (
     "planner.delegation",
     "planner.replies",
     "planner.record_mail",
+    "planner.case_report",
 )
 # Every kind coachd sends: `coachd check` fails when one of these has no templates at all.
 REQUIRED_KINDS = (
@@ -406,6 +407,7 @@ REQUIRED_KINDS = (
     "cancellation",
     "reply_confirmation",
     "record_reply",
+    "case_report",
 )
 
 
