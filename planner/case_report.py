@@ -32,6 +32,8 @@ from planner.record import Case, Record
 from planner.timeutil import week_monday
 
 KINDS = ("one_on_one", "ride_along")
+# weeks of KPI figures shown before the case opened (the streak that led to it)
+BEFORE_WEEKS = 4
 
 
 @dataclass(frozen=True)
@@ -71,9 +73,11 @@ def _case_kpis(policy: Policy, case: Case) -> list[Kpi]:
 def kpi_trend(
     policy: Policy, rows: Sequence[KpiRow], rep: str, case: Case, until: date
 ) -> list[dict[str, Any]]:
-    """Per KPI on the trigger: the weekly figures from the week before the case opened to
-    `until` (a Monday), each with its status against the rep's minimum."""
-    first = week_monday(case.opened) - timedelta(weeks=1)
+    """Per KPI on the trigger: the weekly figures from BEFORE_WEEKS weeks before the case
+    opened to `until` (a Monday), each with its status against the rep's minimum, and the
+    movement from the last figure before it opened to the latest."""
+    opened_week = week_monday(case.opened)
+    first = opened_week - timedelta(weeks=BEFORE_WEEKS)
     out = []
     for kpi in _case_kpis(policy, case):
         who = policy.rep(rep)
@@ -91,7 +95,10 @@ def kpi_trend(
                 }
             )
             w += timedelta(weeks=1)
-        vals = [by_week[x] for x in sorted(by_week) if first <= x <= until]
+        # from the last figure before the case opened to the latest one
+        before = [by_week[x] for x in sorted(by_week) if x < opened_week]
+        since = [by_week[x] for x in sorted(by_week) if opened_week <= x <= until]
+        vals = before[-1:] + since
         change = ""
         if len(vals) >= 2:
             better = (vals[-1] > vals[0]) == kpi.higher_is_better and vals[-1] != vals[0]
@@ -105,6 +112,7 @@ def kpi_trend(
                 "first": fmt_value(vals[0], kpi.unit) if vals else "–",
                 "last": fmt_value(vals[-1], kpi.unit) if vals else "–",
                 "change": change,
+                "since_count": len(since),
             }
         )
     return out
@@ -191,6 +199,7 @@ def open_cases_rows(
         movement = "; ".join(
             f"{k['name']} {k['first']} → {k['last']}" + (f" ({k['change']})" if k["change"] else "")
             for k in trend
+            if k["since_count"]
         )
         changes = {k["change"] for k in trend if k["change"]}
         direction = (
@@ -241,6 +250,7 @@ def sample_context(kind: str) -> dict[str, Any]:
                 "first": "12",
                 "last": "16",
                 "change": "better",
+                "since_count": 2,
             }
         ],
         "meetings": [
