@@ -177,6 +177,30 @@ def _report_recovery(store: StateStore) -> bool:
     return True
 
 
+def _email_fault(
+    loaded: LoadedConfig,
+    state: Path,
+    e: OSError,
+    now: datetime,
+    *,
+    renderer: Renderer | None = None,
+    mailer: Mailer | None = None,
+) -> None:
+    """Email the manager about a disk-full or permission error, once per fault episode
+    (see `fault_mail`); the transport and templates are opened only when it is due."""
+    from integrations import fault_mail
+    from integrations.app import open_mailer, open_renderer
+
+    fault_mail.notify(
+        state,
+        e,
+        now,
+        policy=loaded.policy,
+        mailer=lambda: mailer or open_mailer(loaded),
+        renderer=lambda: renderer or open_renderer(loaded),
+    )
+
+
 def _tick_and_record(
     loaded: LoadedConfig,
     store: StateStore,
@@ -191,6 +215,7 @@ def _tick_and_record(
 
     started = clock.now()
     error: str | None = None
+    fault: OSError | None = None  # a disk-full or permission error: the manager is emailed
     summary: dict[str, int] = {}
     undone: dict[str, int] = {}
     try:
@@ -222,22 +247,32 @@ def _tick_and_record(
         log.error("tick failed: %s", e)
     except OSError as e:  # disk full, read-only, permissions: a sentence, not a traceback
         error = describe_os_error(e)
+        fault = e
         log.error("tick failed: %s", error)
     finished = clock.now()
     if error:
         error_slot.write(store.path, finished, error)
+    recorded = False
     try:
         store.record_tick(
             started=started, finished=finished, ok=error is None, summary=summary, error=error
         )
         if error:
             store.record_error(finished, error)
+        recorded = True
     except OSError as e:
         # The state cannot be written (a full disk): the error slot beside it still tells
         # `coachd status` what happened.
         error = error or describe_os_error(e)
+        fault = fault or e
         log.error("cannot record the tick in the state: %s", describe_os_error(e))
         error_slot.write(store.path, finished, error)
+    from integrations import fault_mail
+
+    if fault is not None and fault_mail.is_fault(fault):
+        _email_fault(loaded, store.path, fault, finished, renderer=renderer, mailer=mailer)
+    elif recorded and fault is None:
+        fault_mail.clear(store.path, finished)  # the episode (if any) is over
     done = ", ".join(f"{k} {v}" for k, v in sorted(summary.items())) or "nothing to do"
     if undone:
         # A stop signal during the tick: say what waits for the next run, never "nothing".
@@ -469,6 +504,17 @@ class Daemon:
             return fn()
         except OSError as e:  # disk full, read-only, permissions: one line, no traceback
             self._record_job_error(name, describe_os_error(e))
+            from integrations import fault_mail
+
+            if self.store is not None and fault_mail.is_fault(e):
+                _email_fault(
+                    self.loaded,
+                    self.store.path,
+                    e,
+                    clock.now(),
+                    renderer=self.renderer,
+                    mailer=self.mailer,
+                )
             return None
         except Exception as e:  # every job is wrapped: log, keep the loop going
             log.exception("job %s failed: %s", name, e)

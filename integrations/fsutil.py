@@ -49,9 +49,11 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             tmp.unlink()  # e.g. a full disk: leave no half file behind
+        if isinstance(e, OSError) and e.filename is None:
+            e.filename = str(path)  # a failed write or fsync names no file: say which
         raise
     fsync_dir(folder)
 

@@ -121,9 +121,11 @@ class Journal:
             while view:
                 view = view[os.write(fd, view) :]
             os.fsync(fd)
-        except BaseException:
+        except BaseException as e:
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, self.size)  # a short write must not stay to be appended to
+            if isinstance(e, OSError) and e.filename is None:
+                e.filename = str(self.path)  # a failed write names no file: say which
             raise
         finally:
             os.close(fd)

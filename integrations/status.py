@@ -100,4 +100,17 @@ def status_report(loaded: LoadedConfig, now: datetime) -> dict[str, Any]:
         out["last error"] = f"{_fmt(at, tz)}: {msg}"
     else:
         out["last error"] = "none"
+    fault = error_slot.read_fault(path)
+    if fault is not None:  # a disk or permission fault not yet over (see fault_mail)
+        mail = {
+            "sent": "the manager was emailed",
+            "sending": "emailed, unconfirmed (coachd stopped while sending; not resent)",
+        }
+        try:
+            since = _fmt(str(fault.get("since")), tz)
+        except ValueError:
+            since = "unknown"
+        out["fault"] = f"since {since}; " + mail.get(
+            str(fault.get("mail")), "not emailed yet (mail could not go)"
+        )
     return out

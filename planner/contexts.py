@@ -629,3 +629,14 @@ def config_error_context(
         "config_path": config_path,
         "time": fmt_datetime(now.astimezone(policy.manager.tz)),
     }
+
+
+def fault_context(policy: Policy, sentence: str, since: datetime) -> dict[str, Any]:
+    """The note to the manager that coachd cannot write its files (a full disk, a read-only
+    file system, a permission): `sentence` names the path and the fix."""
+    return {
+        "manager": person(policy.manager.name, policy.manager.email),
+        "problem": sentence.split(":", 1)[0].split(" (", 1)[0],
+        "sentence": sentence,
+        "since": fmt_datetime(since.astimezone(policy.manager.tz)),
+    }

@@ -20,6 +20,7 @@ from planner.contexts import (
     agenda_context,
     config_error_context,
     digest_context,
+    fault_context,
     sales_meeting_context,
     summary_context,
 )
@@ -38,13 +39,14 @@ __all__ = [
     "KINDS",
     "BookedBlock",
     "config_error_email",
+    "fault_email",
     "plan_emails",
     "preview_context",
     "sample_context",
 ]
 
 # The kinds this module plans and gives sample contexts for (templates/<kind>.*).
-KINDS = ("agenda", "summary", "digest", "sales_meeting", "config_error")
+KINDS = ("agenda", "summary", "digest", "sales_meeting", "config_error", "fault")
 # A digest looks back at most this far when earlier digests were never sent.
 DIGEST_MAX_LOOKBACK = timedelta(days=7)
 _REPORTED = ("decline", "delegate", "flag")
@@ -260,6 +262,18 @@ def config_error_email(
         to=(policy.manager.email,),
         context=config_error_context(policy, errors, config_path, now),
         reason=f"{config_path} was saved with {len(errors)} error(s); the previous config runs",
+    )
+
+
+def fault_email(policy: Policy, sentence: str, since: datetime) -> SendEmail:
+    """The email telling the manager coachd cannot write its files (disk full, read-only,
+    permission denied), once per fault episode: the key is the episode's start."""
+    return SendEmail(
+        key=f"fault:{since.isoformat()}",
+        kind="fault",
+        to=(policy.manager.email,),
+        context=fault_context(policy, sentence, since),
+        reason=f"coachd cannot write its files: {sentence}",
     )
 
 
@@ -483,6 +497,13 @@ def sample_context(kind: str) -> dict[str, Any]:
         )
     if kind == "sales_meeting":
         return sales_meeting_context(policy, blocks[2])
+    if kind == "fault":
+        return fault_context(
+            policy,
+            "disk full: no space left on the device (/var/lib/coachd/state/coachd.json); "
+            "free some space",
+            now,
+        )
     return config_error_context(
         policy,
         [
@@ -546,6 +567,6 @@ def preview_context(
                 "sales_meeting", None, start, start + timedelta(hours=1), "preview", "", topic
             )
         return sales_meeting_context(policy, meeting)
-    if kind == "config_error":
+    if kind in ("config_error", "fault"):
         return sample_context(kind)
     raise KeyError(kind)

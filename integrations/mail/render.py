@@ -399,6 +399,7 @@ REQUIRED_KINDS = (
     "digest",
     "sales_meeting",
     "config_error",
+    "fault",
     "decline_reply",
     "delegate",
     "audit",

@@ -247,6 +247,7 @@ def client_for(
     tz: ZoneInfo,
     base_dir: Path,
     timeout: float = DEFAULT_TIMEOUT,
+    read_timeout: float | None = None,
     scopes: list[str] | None = None,
 ) -> GraphClient:
     """A GraphClient for the settings: `/me` for a signed-in manager, `/users/<address>`
@@ -260,4 +261,5 @@ def client_for(
         mailbox="me" if settings.credentials == "device_code" else manager.lower(),
         timezone=windows_name(tz),
         timeout=timeout,
+        read_timeout=read_timeout,
     )

@@ -6,6 +6,9 @@ the shared Backoff, except a part marked `replay_safe=False` (a decline: POSTing
 would answer the organizer twice). Such a part is retried only on 429, when the server
 surely did not run it; otherwise it is reported transient, and the next tick reads the
 event before trying again.
+
+Given the tick's `RetryBudget`, no retry is started that would overrun it: the parts still
+pending then fail as transient ("this tick's Ns ... is spent"), and the next tick goes on.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from integrations.google.retry import Backoff
+from integrations.google.retry import Backoff, RetryBudget
 from integrations.microsoft import retry
 from integrations.microsoft.client import GraphClient, GraphError, error_from
 
@@ -56,10 +59,20 @@ class BatchRunner:
         self.client = client
         self.backoff = backoff
 
-    def run(self, parts: Sequence[Part]) -> dict[int, Result]:
-        """Execute the parts, in batches of at most 20, retrying only the transient ones."""
+    def run(
+        self, parts: Sequence[Part], *, budget: RetryBudget | None = None, read: bool = False
+    ) -> dict[int, Result]:
+        """Execute the parts, in batches of at most 20, retrying only the transient ones
+        while `budget` allows; `read` parts (GETs) get the client's shorter read timeout."""
         results: dict[int, Result] = {}
         pending = list(parts)
+        if pending and budget is not None and not budget.allows(0.0):
+            # Spent by earlier requests of this tick: send nothing more (it could hang too).
+            for p in pending:
+                results[p.index] = Result(
+                    error=f"{p.what}: not sent: {retry.spent(budget)}", transient=True
+                )
+            return results
         attempt = 0
         while pending:
             got: dict[int, Result] = {}
@@ -67,9 +80,9 @@ class BatchRunner:
             for k in range(0, len(pending), BATCH_LIMIT):
                 chunk = pending[k : k + BATCH_LIMIT]
                 if len(chunk) == 1:
-                    self._single(chunk[0], got, waits)
+                    self._single(chunk[0], got, waits, read)
                 else:
-                    self._batch(chunk, got, waits)
+                    self._batch(chunk, got, waits, read)
             again: list[Part] = []
             for p in pending:
                 r = got.get(p.index) or Result(
@@ -85,7 +98,15 @@ class BatchRunner:
             if not again:
                 break
             wait = self.backoff.delay(attempt, max(waits) if waits else None)
-            log.warning("%d Graph write(s) failed transiently; retry in %.1fs", len(again), wait)
+            if budget is not None and not budget.allows(wait):
+                for p in again:
+                    r = got.get(p.index) or Result(error=p.what, transient=True)
+                    r.error = (
+                        f"{r.error} (gave up after {attempt + 1} attempts: {retry.spent(budget)})"
+                    )
+                    results[p.index] = r
+                break
+            log.warning("%d Graph request(s) failed transiently; retry in %.1fs", len(again), wait)
             self.backoff.sleep(wait)
             attempt += 1
             pending = again
@@ -99,9 +120,9 @@ class BatchRunner:
             waits.append(e.retry_after)
         return Result(error=retry.describe(e, p.what), transient=transient, status=e.status)
 
-    def _single(self, p: Part, out: dict[int, Result], waits: list[float]) -> None:
+    def _single(self, p: Part, out: dict[int, Result], waits: list[float], read: bool) -> None:
         try:
-            body = self.client.request(p.method, p.url, body=p.body, headers=p.headers)
+            body = self.client.request(p.method, p.url, body=p.body, headers=p.headers, read=read)
             out[p.index] = Result(response=body, status=200)
         except GraphError as e:
             out[p.index] = self._classify(p, e, waits)
@@ -110,7 +131,9 @@ class BatchRunner:
                 raise
             out[p.index] = Result(error=f"{p.what}: {type(e).__name__}: {e}", transient=True)
 
-    def _batch(self, chunk: Sequence[Part], out: dict[int, Result], waits: list[float]) -> None:
+    def _batch(
+        self, chunk: Sequence[Part], out: dict[int, Result], waits: list[float], read: bool
+    ) -> None:
         by_id = {str(p.index): p for p in chunk}
         requests_: list[dict[str, Any]] = []
         for p in chunk:
@@ -123,7 +146,7 @@ class BatchRunner:
                 req["headers"] = headers
             requests_.append(req)
         try:
-            answer = self.client.request("POST", "$batch", body={"requests": requests_})
+            answer = self.client.request("POST", "$batch", body={"requests": requests_}, read=read)
         except GraphError as e:
             transient = retry.is_transient(e.status)
             if transient and e.retry_after is not None:

@@ -9,6 +9,11 @@ Every write is idempotent: a booking carries transactionId = the planner's deter
 id (Graph returns the event it already made for a repeated transactionId), moves and flags
 PATCH absolute values, deletes accept 404, and a decline first reads the event and is
 skipped when the manager already declined it, so a replay never answers twice.
+
+Timeouts fit a tick, as on Google: reads wait at most 10 s for an answer, writes 30 s, and
+per tick the reads (delta pages, tags, getSchedule) get 30 s and the writes ($batch, the
+reads before declines) 60 s, retries and waits included; past that the request fails as a
+TransientError and the next tick goes on.
 """
 
 from __future__ import annotations
@@ -23,11 +28,11 @@ from zoneinfo import ZoneInfo
 
 from integrations.calendar.base import BusyRead, CalendarRead, CalendarWrite, WriteOutcome
 from integrations.errors import CoachdError, RemoteError, TransientError
-from integrations.google.retry import Backoff
+from integrations.google.retry import Backoff, RetryBudget
 from integrations.kv import KeyValue
 from integrations.microsoft import retry, serializer
 from integrations.microsoft.batch import BatchRunner, Part, Result
-from integrations.microsoft.client import DEFAULT_TIMEOUT, GraphClient, GraphError
+from integrations.microsoft.client import DEFAULT_TIMEOUT, READ_TIMEOUT, GraphClient, GraphError
 from integrations.microsoft.sync import DeltaState, cache_key
 from integrations.microsoft.timezones import windows_name
 from planner.actions import Book, Cancel, Decline, Flag, Move
@@ -43,6 +48,8 @@ SCHEDULE_SPAN = timedelta(days=60)
 PAGE_SIZE = 1000  # odata.maxpagesize for delta pages: fewest requests per full sync
 RESYNC_MARGIN = timedelta(days=7)  # a full sync covers this much beyond the asked window
 BUSY_STATUSES = frozenset({"busy", "tentative", "oof"})  # free and workingElsewhere are free
+READ_BUDGET = 30.0  # seconds per tick for reads, retries and waits included
+WRITE_BUDGET = 60.0  # seconds per tick for the writes (and the reads before declines)
 
 
 class DeltaGone(Exception):
@@ -62,6 +69,8 @@ class MicrosoftCalendar:
         backoff: Backoff | None = None,
         page_size: int = PAGE_SIZE,
         resync_margin: timedelta = RESYNC_MARGIN,
+        read_budget: float = READ_BUDGET,
+        write_budget: float = WRITE_BUDGET,
     ) -> None:
         self.client = client
         self.manager = manager.lower()
@@ -71,6 +80,10 @@ class MicrosoftCalendar:
         self.page_size = page_size
         self.resync_margin = resync_margin
         self.runner = BatchRunner(client, self.backoff)
+        # Per tick: reads and writes each get a time budget, retries and waits included,
+        # so a slow or hanging Graph holds a tick, never sticks it.
+        self.read_budget = RetryBudget(read_budget)
+        self.write_budget = RetryBudget(write_budget)
         self._state: DeltaState | None = None
 
     # --- reading ---------------------------------------------------------------------------
@@ -79,6 +92,7 @@ class MicrosoftCalendar:
         """The owner's events overlapping `window`, occurrences expanded by Graph."""
         warnings: list[str] = []
         key = cache_key(owner)
+        self.read_budget.start()  # a tick starts with reading the manager's calendar
         stored = self.kv.get(key)
         state = DeltaState.from_json(stored, self.tz)
         if state is not None and state.covers(window):
@@ -132,13 +146,13 @@ class MicrosoftCalendar:
 
             def fetch(u: str = next_url, p: Mapping[str, str] | None = params) -> Any:
                 try:
-                    return self.client.request("GET", u, params=p, headers=prefer)
+                    return self.client.request("GET", u, params=p, headers=prefer, read=True)
                 except GraphError as e:
                     if e.status == 410 or e.code in ("syncStateNotFound", "SyncStateNotFound"):
                         raise DeltaGone() from e
                     raise
 
-            page = retry.call(fetch, what, self.backoff)
+            page = retry.call(fetch, what, self.backoff, self.read_budget)
             if first:
                 params, first = None, False  # links carry the query from here on
             if not isinstance(page, Mapping):
@@ -198,7 +212,7 @@ class MicrosoftCalendar:
             )
             for i, gid in enumerate(todo)
         ]
-        results = self.runner.run(parts)
+        results = self.runner.run(parts, budget=self.read_budget, read=True)
         for i, gid in enumerate(todo):
             r = results[i]
             tx = str(state.items[gid].get("transactionId"))
@@ -244,7 +258,10 @@ class MicrosoftCalendar:
         url = f"{self.client.user_path}/calendar/getSchedule"
         try:
             resp = retry.call(
-                lambda: self.client.request("POST", url, body=body), "getSchedule", self.backoff
+                lambda: self.client.request("POST", url, body=body, read=True),
+                "getSchedule",
+                self.backoff,
+                self.read_budget,
             )
         except CoachdError as e:
             for p in group:
@@ -284,6 +301,7 @@ class MicrosoftCalendar:
     def apply(self, owner: str, writes: Sequence[CalendarWrite]) -> list[WriteOutcome]:
         """Carry out the writes in $batch requests; one outcome per write, in order."""
         outcomes: list[WriteOutcome | None] = [None] * len(writes)
+        self.write_budget.start()
         try:
             self._apply(writes, outcomes)
             if self._state is not None and writes:
@@ -332,9 +350,12 @@ class MicrosoftCalendar:
         )
         url = f"{self.client.user_path}/events"
         resp = retry.call(
-            lambda: self.client.request("GET", url, params={"$filter": flt, "$select": "id"}),
+            lambda: self.client.request(
+                "GET", url, params={"$filter": flt, "$select": "id"}, read=True
+            ),
             f"events $filter {event_id}",
             self.backoff,
+            self.write_budget,
         )
         values = resp.get("value") if isinstance(resp, Mapping) else None
         for v in values if isinstance(values, list) else []:
@@ -372,7 +393,9 @@ class MicrosoftCalendar:
                 )
                 for i, w in enumerate(writes)
                 if isinstance(w, Decline) and i in targets
-            ]
+            ],
+            budget=self.write_budget,
+            read=True,
         )
         if any(isinstance(w, Flag) for w in writes):
             self._ensure_category()
@@ -389,7 +412,7 @@ class MicrosoftCalendar:
             part = self._part(i, w, targets.get(i), looks.get(i), outcomes)
             if part is not None:
                 parts.append(part)
-        results = self.runner.run(parts)
+        results = self.runner.run(parts, budget=self.write_budget)
         for p in parts:
             w = writes[p.index]
             r = results[p.index]
@@ -495,7 +518,7 @@ class MicrosoftCalendar:
                 raise
 
         try:
-            retry.call(create, "masterCategories create", self.backoff)
+            retry.call(create, "masterCategories create", self.backoff, self.write_budget)
         except CoachdError as e:
             # The event still gets the category; Outlook just shows it without a colour.
             log.warning("could not create the Outlook category: %s", e)
@@ -510,12 +533,20 @@ def open_microsoft_calendar(
     tz: ZoneInfo,
     base_dir: Path,
     kv: KeyValue,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float | None = None,
     backoff: Backoff | None = None,
 ) -> MicrosoftCalendar:
     """The Microsoft backend for `calendar.microsoft` settings; paths resolve against
-    base_dir. Touches neither the network nor the token cache until the first request."""
+    base_dir. Touches neither the network nor the token cache until the first request.
+    Given one `timeout` (tests), every request uses it; else reads get the shorter one."""
     from integrations.microsoft.auth import client_for
 
-    client = client_for(settings, manager=manager, tz=tz, base_dir=base_dir, timeout=timeout)
+    client = client_for(
+        settings,
+        manager=manager,
+        tz=tz,
+        base_dir=base_dir,
+        timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+        read_timeout=READ_TIMEOUT if timeout is None else timeout,
+    )
     return MicrosoftCalendar(client, manager=manager, tz=tz, kv=kv, backoff=backoff)

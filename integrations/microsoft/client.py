@@ -22,7 +22,8 @@ from integrations.errors import UserError
 log = logging.getLogger(__name__)
 
 DEFAULT_ENDPOINT = "https://graph.microsoft.com/v1.0/"
-DEFAULT_TIMEOUT = 30.0
+DEFAULT_TIMEOUT = 30.0  # a write (a $batch of up to 20) may take a while on Graph's side
+READ_TIMEOUT = 10.0  # a read (a delta page, a getSchedule call) should not
 _LOOPBACK = re.compile(r"^http://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?/")
 
 
@@ -86,6 +87,7 @@ class GraphClient:
     mailbox: str = "me"
     timezone: str = "UTC"
     timeout: float = DEFAULT_TIMEOUT
+    read_timeout: float | None = None  # requests sent with read=True; None: `timeout`
     session_factory: Callable[[], requests.Session] = requests.Session
     _session: requests.Session | None = field(default=None, init=False, repr=False)
 
@@ -135,8 +137,10 @@ class GraphClient:
         body: Any = None,
         data: bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        read: bool = False,
     ) -> Any:
-        """Send one request; the decoded JSON (None for an empty body), or GraphError."""
+        """Send one request; the decoded JSON (None for an empty body), or GraphError.
+        A `read` (which changes nothing) waits at most `read_timeout` for the answer."""
         h = self.headers(headers)
         kwargs: dict[str, Any] = {}
         if body is not None:
@@ -144,8 +148,9 @@ class GraphClient:
             kwargs["data"] = json.dumps(body).encode("utf-8")
         elif data is not None:
             kwargs["data"] = data
+        timeout = self.read_timeout if read and self.read_timeout is not None else self.timeout
         resp = self.session().request(
-            method, self.url(path), params=params, headers=h, timeout=self.timeout, **kwargs
+            method, self.url(path), params=params, headers=h, timeout=timeout, **kwargs
         )
         if not 200 <= resp.status_code < 300:
             raise error_from(resp.status_code, resp.content, resp.headers)

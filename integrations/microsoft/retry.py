@@ -15,14 +15,22 @@ from typing import TypeVar
 import requests
 
 from integrations.errors import RemoteError, TransientError, UserError
-from integrations.google.retry import Backoff, is_transient_status
+from integrations.google.retry import Backoff, RetryBudget, is_transient_status
 from integrations.microsoft.client import GraphError
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-__all__ = ["Backoff", "call", "describe", "is_transient", "is_transport_error"]
+__all__ = [
+    "Backoff",
+    "RetryBudget",
+    "call",
+    "describe",
+    "is_transient",
+    "is_transport_error",
+    "spent",
+]
 
 
 def is_transient(status: int) -> bool:
@@ -40,12 +48,21 @@ def describe(e: GraphError, what: str) -> str:
     return f"{what}: {e}"
 
 
-def call(fn: Callable[[], T], what: str, backoff: Backoff) -> T:
+def spent(budget: RetryBudget) -> str:
+    """The end of a message for a request given up because the tick's budget is spent."""
+    return f"this tick's {budget.seconds:g}s for these requests is spent; the next tick tries again"
+
+
+def call(fn: Callable[[], T], what: str, backoff: Backoff, budget: RetryBudget | None = None) -> T:
     """Run `fn` (one Graph request), retrying transient failures.
 
-    Raises TransientError after `backoff.max_attempts` transient failures, RemoteError at
-    once for a permanent HTTP error (401 says to sign in again).
+    Raises TransientError after `backoff.max_attempts` transient failures, or as soon as the
+    next retry would overrun the tick's `budget` (time spent, waits counted as asked), and
+    RemoteError at once for a permanent HTTP error (401 says to sign in again).
     """
+    if budget is not None and not budget.allows(0.0):
+        # Spent by earlier requests of this tick: not even one more (it could hang too).
+        raise TransientError(f"{what}: not sent: {spent(budget)}")
     attempt = 0
     while True:
         try:
@@ -68,5 +85,7 @@ def call(fn: Callable[[], T], what: str, backoff: Backoff) -> T:
         attempt += 1
         if attempt >= backoff.max_attempts:
             raise TransientError(f"{problem} (gave up after {attempt} attempts)")
+        if budget is not None and not budget.allows(wait):
+            raise TransientError(f"{problem} (gave up after {attempt} attempts: {spent(budget)})")
         log.warning("%s; retry %d in %.1fs", problem, attempt, wait)
         backoff.sleep(wait)

@@ -10,7 +10,8 @@ Kill instants are uniform over the measured length of a full run (python start i
 the slow campaign (`make test-slow`, 220 kills); the default run does 5 kills per backend,
 aimed at the part of the run where the executor writes. Worlds are compared with a twin that
 was never killed: nothing may be lost either.
-Set COACHD_CAMPAIGN_SEED to replay a campaign.
+Set COACHD_CAMPAIGN_SEED to replay a campaign, COACHD_CAMPAIGN_KILLS to run the slow
+campaigns with another number of kills (e.g. fewer on a busy machine).
 """
 
 from __future__ import annotations
@@ -72,6 +73,10 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _seed() -> int:
     return int(os.environ.get("COACHD_CAMPAIGN_SEED") or time.time_ns() % 10**9)
+
+
+def _kills(default: int) -> int:
+    return int(os.environ.get("COACHD_CAMPAIGN_KILLS") or default)
 
 
 def _check(world: World, tally: Tally, when: str) -> None:
@@ -234,6 +239,7 @@ def test_crash_campaign(
         make = _local(template, tmp_path)
     else:
         make = _google(template, tmp_path, decline=backend == "google-decline")
+    kills = _kills(kills)
     tally = _run(backend, make, kills, report, twin_every=1)
     # Uniform instants over a full run must land in the writing phase now and then;
     # otherwise the campaign tests nothing but python's start-up.
