@@ -61,7 +61,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/history.py
 	$(BIN)/python bench/hostile_calendar.py
 	$(BIN)/python bench/quarter.py
-	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/cold_start.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

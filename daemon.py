@@ -293,6 +293,10 @@ def _tick_and_record(
     return error is None
 
 
+# Org mode ticks each manager through this same path (integrations/org/tick.py).
+tick_and_record = _tick_and_record
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from integrations.status import status_report
 
@@ -687,6 +691,12 @@ def _checked_renderer(loaded: LoadedConfig) -> Renderer:
     return renderer
 
 
+def cmd_org(args: argparse.Namespace) -> int:
+    from integrations.org.cli import run
+
+    return run(args, _out)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     if args.at:
         raise UserError(
@@ -711,6 +721,20 @@ def _version() -> str:
         return "(not installed)"
 
 
+class _VersionAction(argparse.Action):
+    """`--version`: the installed version, looked up only when asked (importlib.metadata
+    scans the installed packages, which every other command would pay for)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kw: Any) -> None:
+        super().__init__(
+            option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=kw.get("help")
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any, **__: Any) -> None:
+        print(f"coachd {_version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coachd", description="Guards a sales manager's calendar for coaching."
@@ -722,7 +746,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="default: daemon.log_level from config.yaml for `run`, WARNING for `plan` and "
         "`once` (they print their own results), else INFO",
     )
-    parser.add_argument("--version", action="version", version=f"coachd {_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="show coachd's version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, fn: Callable[[argparse.Namespace], int], help_: str) -> Any:
@@ -800,6 +824,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--week", help="ISO week (2026-W47) or a date in it; default: last week")
     p.add_argument("--json", action="store_true", help="the figures and sources as JSON")
     at(p, "report")
+    p = add("org", cmd_org, "org mode: every manager of org.yaml (check, plan, status, run)")
+    from integrations.org.cli import add_arguments as org_arguments
+
+    org_arguments(p)
     return parser
 
 

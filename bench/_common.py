@@ -106,9 +106,15 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 @dataclass(frozen=True)
 class Timing:
-    """Wall-clock seconds of repeated runs."""
+    """Wall-clock seconds of repeated runs, and the CPU seconds of each (which a shared
+    machine inflates far less)."""
 
     runs: tuple[float, ...]
+    cpu: tuple[float, ...] = ()
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu) if self.cpu else float("nan")
 
     @property
     def median(self) -> float:
@@ -128,11 +134,14 @@ def measure(fn: Callable[[], object], runs: int = 7, warmup: int = 1) -> Timing:
     for _ in range(warmup):
         fn()
     out = []
+    cpu = []
     for _ in range(runs):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         fn()
         out.append(time.perf_counter() - t0)
-    return Timing(tuple(out))
+        cpu.append(time.process_time() - c0)
+    return Timing(tuple(out), tuple(cpu))
 
 
 def ms(seconds: float) -> str:

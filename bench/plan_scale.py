@@ -220,7 +220,11 @@ def main() -> int:
                 "weekly 1:1s, ride-alongs, huddles, sales meeting, call reviews; "
                 "triage mode decline, 6 rules",
             ),
-            ("timing", f"median of {args.runs} runs after 1 warm-up (time.perf_counter)"),
+            (
+                "timing",
+                f"median of {args.runs} runs after 1 warm-up (time.perf_counter; CPU: "
+                "time.process_time, less inflated by a shared machine)",
+            ),
             (
                 "ticks",
                 "first = nothing booked or decided yet; steady (after N) = the actions of "
@@ -250,16 +254,19 @@ def main() -> int:
                     c.ms(t.median),
                     c.ms(t.min),
                     c.ms(t.max),
+                    c.ms(t.cpu_median),
                     len([a for a in acts if not isinstance(a, Notice)]),
                     action_counts(acts),
                 ]
             )
         if n in TARGETS:
             worst = max(t_first.median, t_steady.median)
+            worst_cpu = max(t_first.cpu_median, t_steady.cpu_median)
             ok = worst < TARGETS[n]
             verdicts.append(
                 f"{n} reps: target < {c.ms(TARGETS[n])}, worst median {c.ms(worst)}: "
-                f"{'met' if ok else 'MISSED'}"
+                f"{'met' if ok else 'MISSED'} (CPU {c.ms(worst_cpu)}: "
+                f"{'met' if worst_cpu < TARGETS[n] else 'MISSED'})"
             )
             if not ok:
                 missed.append((n, policy, first if t_first.median >= t_steady.median else steady))
@@ -272,6 +279,7 @@ def main() -> int:
                 "median",
                 "min",
                 "max",
+                "CPU (median)",
                 "actions (no Notice)",
                 "by kind (Notice: not bookable)",
             ],

@@ -86,7 +86,24 @@ def load_policy(path: Path, environ: Mapping[str, str] | None = None) -> LoadedC
     ]
     if doc.fatal:
         raise ConfigError([e for _, e in sorted(errors)])
+    policy, found = validate_document(doc)
+    for path_, message, missing in found:
+        line = _line_for(doc.lines, path_, missing=missing)
+        errors.append((line, f"{display}:{line}: {format_path(path_)}: {message}"))
+    if errors or policy is None:
+        raise ConfigError([e for _, e in sorted(errors, key=lambda t: t[0])])
+    base = Path(os.path.abspath(path)).parent
+    log.debug("loaded %s: %d reps, %d KPIs", display, len(policy.team), len(policy.kpis))
+    return LoadedConfig(policy=policy, path=path, base_dir=base, lines=dict(doc.lines))
+
+
+def validate_document(doc: Document) -> tuple[Policy | None, list[tuple[Path_, str, bool]]]:
+    """The Policy in a read document (None if invalid) and every problem pydantic and the
+    cross-section checks find, as (key path, message, whether the key is missing). Problems
+    the YAML pass already reported (doc.problems) are left out; so are their file lines, so
+    a caller that merged several files (org mode) can name the file each key came from."""
     skip = [p.path for p in doc.problems if p.path is not None]
+    found: list[tuple[Path_, str, bool]] = []
     policy: Policy | None = None
     try:
         policy = Policy.model_validate(doc.data)
@@ -96,19 +113,13 @@ def load_policy(path: Path, environ: Mapping[str, str] | None = None) -> LoadedC
             if any(path_[: len(s)] == s for s in skip):
                 continue  # already reported by the YAML pass (e.g. an unset ${VAR})
             message = _hide_secrets(message, path_, doc)
-            line = _line_for(doc.lines, path_, missing=err["type"] == "missing")
-            errors.append((line, f"{display}:{line}: {format_path(path_)}: {message}"))
+            found.append((path_, message, err["type"] == "missing"))
     if policy is not None:
         for path_, message in _cross_checks(policy):
             if path_[:1] == ("kpi_source",) and isinstance(path_[1], int):
                 path_ = source_key(doc.lines, path_[1], *path_[2:])
-            line = _line_for(doc.lines, path_)
-            errors.append((line, f"{display}:{line}: {format_path(path_)}: {message}"))
-    if errors or policy is None:
-        raise ConfigError([e for _, e in sorted(errors, key=lambda t: t[0])])
-    base = Path(os.path.abspath(path)).parent
-    log.debug("loaded %s: %d reps, %d KPIs", display, len(policy.team), len(policy.kpis))
-    return LoadedConfig(policy=policy, path=path, base_dir=base, lines=dict(doc.lines))
+            found.append((path_, message, False))
+    return policy, found
 
 
 def check_files(loaded: LoadedConfig) -> list[str]:

@@ -3,7 +3,10 @@
 A KPI with `derived:` is `scale * numerator / (denominator - less)`, e.g. quota attainment
 (`closed_won / quota`, scale 100), pipeline coverage (`open_pipeline / (quota - closed_won)`)
 or a conversion rate (`meetings_booked / conversations`, scale 100). Each input is a figure
-id read from a KPI source, or a per-rep constant from `team[].figures` (a weekly quota).
+id read from a KPI source, or a per-rep constant from `team[].figures`: a weekly number, or
+`{amount, per: month|quarter|year}` (a monthly or quarterly quota), of which a week gets
+its days' share (each day amount / days in its period, so a week spanning two months takes
+from both).
 Inputs need not be KPIs, so they do not count against the 7 KPIs shown. No figure is
 derived when an input is missing or the divisor is not positive; the derived figure is as
 old as its oldest input.
@@ -12,9 +15,11 @@ old as its oldest input.
 from __future__ import annotations
 
 import math
+from calendar import monthrange
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 
+from planner.kpi_sources import PeriodFigure
 from planner.model import KpiRow
 from planner.policy import Derived, Policy
 
@@ -26,6 +31,25 @@ def inputs_of(d: Derived) -> list[str]:
 def input_ids(policy: Policy) -> set[str]:
     """Every figure id a derived KPI reads (besides the KPIs themselves)."""
     return {i for k in policy.kpis if k.derived for i in inputs_of(k.derived)}
+
+
+def _days_in(per: str, day: date) -> int:
+    if per == "month":
+        return monthrange(day.year, day.month)[1]
+    if per == "quarter":
+        first = (day.month - 1) // 3 * 3 + 1
+        return sum(monthrange(day.year, m)[1] for m in range(first, first + 3))
+    return 366 if monthrange(day.year, 2)[1] == 29 else 365
+
+
+def week_share(figure: float | PeriodFigure, monday: date) -> float:
+    """The part of a per-rep constant that belongs to the week starting `monday`."""
+    if not isinstance(figure, PeriodFigure):
+        return figure
+    if figure.per == "week":
+        return figure.amount
+    days = (monday + timedelta(days=i) for i in range(7))
+    return sum(figure.amount / _days_in(figure.per, d) for d in days)
 
 
 def derive(policy: Policy, rows: Iterable[KpiRow]) -> list[KpiRow]:
@@ -52,7 +76,7 @@ def derive(policy: Policy, rows: Iterable[KpiRow]) -> list[KpiRow]:
                     used.append(figs[name])
                     values.append(figs[name].value)
                 elif name in consts.get(rep, {}):
-                    values.append(consts[rep][name])
+                    values.append(week_share(consts[rep][name], week))
                 else:
                     break
             else:

@@ -301,25 +301,23 @@ def busy_side(
 ) -> str:
     """Which side was busy on the days tried, in words, for a report."""
     step = ctx.policy.coaching.slot_step
-    capped = manager_free = rep_free = 0
+    capped = 0
+    manager_free = rep_free = False
     for d in candidates:
         if not ctx.board.fits_cap(d, length):
             capped += 1
             continue
-        for slot in day_slots(d, win[0], win[1], length, step, ctx.tz):
-            if not ctx.in_horizon(slot):
-                continue
-            if ctx.board.manager_free(slot):
-                manager_free += 1
-            if ctx.board.rep_free(rep.email, slot):
-                rep_free += 1
+        slots = [s for s in day_slots(d, win[0], win[1], length, step, ctx.tz) if ctx.in_horizon(s)]
+        # the manager's side is the same for every rep: the board remembers it
+        manager_free = manager_free or ctx.board.any_manager_free(slots, (d, win, length, step))
+        rep_free = rep_free or any(ctx.board.rep_free(rep.email, s) for s in slots)
     if capped == len(candidates):
         return "every one of those days already holds the daily coaching cap"
-    if manager_free == 0 and rep_free == 0:
+    if not manager_free and not rep_free:
         return f"you and {rep.name} are both busy throughout"
-    if manager_free == 0:
+    if not manager_free:
         return "you are busy throughout"
-    if rep_free == 0:
+    if not rep_free:
         return f"{rep.name} is busy throughout"
     return f"{rep.name} is busy whenever you are free"
 

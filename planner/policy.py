@@ -13,7 +13,6 @@ from datetime import date, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -25,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from planner.kpi_sources import CsvSource, KpiSources, SheetsSource
+from planner.kpi_sources import AnySource, CsvSource, KpiSources, PeriodFigure
 from planner.timeutil import WEEKDAYS, format_duration, parse_duration, parse_hhmm
 
 MAX_KPIS = 7
@@ -118,6 +117,8 @@ def _holiday_region(v: Any) -> str:
         raise ValueError(f"must be a country code like US, or US-TX for a subdivision (got {v!r})")
     code = v.strip().upper()
     country, _, sub = code.partition("-")
+    import holidays  # only when a region is configured: the package takes ~0.1 s to import
+
     try:
         holidays.country_holidays(country, subdiv=sub or None)
     except NotImplementedError as e:
@@ -243,7 +244,8 @@ class Rep(Strict):
     send_agenda: StrictBool | None = None
     holidays: HolidayRegion | None = None
     one_on_one: RepOneOnOne | None = None
-    figures: dict[str, float] = Field(default_factory=dict)  # constants for derived KPIs
+    # constants for derived KPIs: a weekly number, or {amount, per: month|quarter|year}
+    figures: dict[str, float | PeriodFigure] = Field(default_factory=dict)
 
 
 class Derived(Strict):
@@ -823,7 +825,7 @@ class DaemonSettings(Strict):
         return v
 
 
-def _default_sources() -> list[CsvSource | SheetsSource]:
+def _default_sources() -> list[AnySource]:
     return [CsvSource()]
 
 

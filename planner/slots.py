@@ -5,7 +5,8 @@ clock, which is wrong in a fall-back hour, so the board converts on the way in a
 planners convert back to the manager's zone only for what people read.
 
 Busy lists are merged and sorted once, and every check is a binary search
-(`timeutil.any_overlap`), so planning stays fast for large teams and busy calendars.
+(`Spans.hits`, bisect on parallel lists of starts and ends), so planning stays fast for
+large teams and busy calendars.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from planner.policy import Manager, Window
-from planner.timeutil import WEEKDAYS, Interval, any_overlap, local_dt, merge
+from planner.timeutil import WEEKDAYS, Interval, local_dt, merge
 
 UTC = ZoneInfo("UTC")
 
@@ -104,20 +105,37 @@ def inside_working_hours(iv: Interval, manager: Manager) -> bool:
     ) <= local_dt(day, wh.end, tz).astimezone(UTC)
 
 
-def _insert_merged(lst: list[Interval], iv: Interval) -> None:
-    """Insert into a merged, sorted list, keeping it merged (touching spans join)."""
-    i = bisect.bisect_left(lst, iv)
-    start, end = iv.start, iv.end
-    # absorb a left neighbour that reaches into the new span
-    if i > 0 and lst[i - 1].end >= start:
-        i -= 1
-        start = min(start, lst[i].start)
-        end = max(end, lst[i].end)
-    j = i
-    while j < len(lst) and lst[j].start <= end:
-        end = max(end, lst[j].end)
-        j += 1
-    lst[i:j] = [Interval(start, end)]
+class Spans:
+    """A merged, sorted list of UTC spans kept as two parallel lists of starts and ends, so
+    an overlap test is one C-level binary search (`bisect`) instead of a Python loop."""
+
+    __slots__ = ("ends", "starts")
+
+    def __init__(self, merged: Iterable[Interval] = ()) -> None:
+        ivs = list(merged)
+        self.starts = [iv.start for iv in ivs]
+        self.ends = [iv.end for iv in ivs]
+
+    def hits(self, start: datetime, end: datetime) -> bool:
+        """Whether [start, end) overlaps a span (as `timeutil.any_overlap`)."""
+        i = bisect.bisect_right(self.ends, start)
+        return i < len(self.starts) and self.starts[i] < end
+
+    def add(self, start: datetime, end: datetime) -> None:
+        """Insert a span, keeping the lists merged (touching spans join)."""
+        starts, ends = self.starts, self.ends
+        i = bisect.bisect_left(starts, start)
+        # absorb a left neighbour that reaches into the new span
+        if i > 0 and ends[i - 1] >= start:
+            i -= 1
+            start = min(start, starts[i])
+            end = max(end, ends[i])
+        j = i
+        while j < len(starts) and starts[j] <= end:
+            end = max(end, ends[j])
+            j += 1
+        starts[i:j] = [start]
+        ends[i:j] = [end]
 
 
 class Board:
@@ -142,24 +160,37 @@ class Board:
         self.tz = tz
         self.buffer = buffer
         self.cap = cap
-        self._manager = merge(to_utc(iv) for iv in manager_busy)
-        self._reps = {rep: merge(to_utc(iv) for iv in ivs) for rep, ivs in rep_busy.items()}
-        self._coaching: list[Interval] = []
+        self._manager = Spans(merge(to_utc(iv) for iv in manager_busy))
+        self._reps = {rep: Spans(merge(to_utc(iv) for iv in ivs)) for rep, ivs in rep_busy.items()}
+        self._coaching = Spans()
+        # bumped by every place(): what was free before may not be any more
+        self.version = 0
+        self._any_free: dict[tuple[Hashable, int], bool] = {}
         self._load: dict[date, timedelta] = defaultdict(timedelta)
         self._no_room: set[Hashable] = set()
 
     def manager_free(self, iv: Interval, *, buffered: bool = True) -> bool:
         """No meeting of the manager's within the buffer, and no coachd block overlapping."""
         iv = to_utc(iv)
-        padded = iv.padded(self.buffer) if buffered else iv
-        return not any_overlap(padded, self._manager) and not any_overlap(iv, self._coaching)
+        start, end = iv.start, iv.end
+        if buffered:
+            if self._manager.hits(start - self.buffer, end + self.buffer):
+                return False
+        elif self._manager.hits(start, end):
+            return False
+        return not self._coaching.hits(start, end)
 
     def meetings_overlap(self, iv: Interval) -> bool:
         """Whether the manager's own (non-coachd) meetings overlap the span, without buffer."""
-        return any_overlap(to_utc(iv), self._manager)
+        iv = to_utc(iv)
+        return self._manager.hits(iv.start, iv.end)
 
     def rep_free(self, rep: str, iv: Interval) -> bool:
-        return not any_overlap(to_utc(iv), self._reps.get(rep, []))
+        spans = self._reps.get(rep)
+        if spans is None:
+            return True
+        iv = to_utc(iv)
+        return not spans.hits(iv.start, iv.end)
 
     def first_free(
         self,
@@ -187,9 +218,19 @@ class Board:
             self._no_room.add(memo)
         return None
 
+    def any_manager_free(self, slots: Iterable[Interval], memo: Hashable) -> bool:
+        """Whether the manager is free (as `manager_free`) for any of the slots. The answer
+        is remembered under `memo` (which must name the slot list) until the next place()."""
+        key = (memo, self.version)
+        found = self._any_free.get(key)
+        if found is None:
+            found = self._any_free[key] = any(self.manager_free(s) for s in slots)
+        return found
+
     def coaching_free(self, iv: Interval) -> bool:
         """No coachd block (existing or placed in this run) overlaps the span."""
-        return not any_overlap(to_utc(iv), self._coaching)
+        iv = to_utc(iv)
+        return not self._coaching.hits(iv.start, iv.end)
 
     def load(self, day: date) -> timedelta:
         """Coaching time already on a day (all coachd kinds)."""
@@ -201,5 +242,6 @@ class Board:
     def place(self, iv: Interval) -> None:
         """Record a coachd block (existing or new): it is busy and counts toward the cap."""
         iv = to_utc(iv)
-        _insert_merged(self._coaching, iv)
+        self._coaching.add(iv.start, iv.end)
+        self.version += 1
         self._load[local_day(iv.start, self.tz)] += iv.duration

@@ -20,8 +20,6 @@ from datetime import date, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from planner.model import Event
 from planner.policy import Policy
 from planner.timeutil import Interval, local_dt
@@ -30,6 +28,8 @@ from planner.timeutil import Interval, local_dt
 @lru_cache(maxsize=64)
 def _table(region: str, years: tuple[int, ...]) -> dict[date, str]:
     country, _, sub = region.partition("-")
+    import holidays  # only when a region is configured: the package takes ~0.1 s to import
+
     table = holidays.country_holidays(country, subdiv=sub or None, years=years)
     return {d: str(name) for d, name in table.items()}
 

@@ -11,10 +11,13 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from integrations.errors import UserError
-from integrations.first_run import FirstRun, Member, parse_member, read_team_csv, render_config
+
+if TYPE_CHECKING:  # first_run imports the config loader (pydantic): not for `coachd --help`
+    from integrations.first_run import FirstRun
 
 _HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 
@@ -26,6 +29,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--demo",
         action="store_true",
         help="write a demo team, a busy demo calendar, a KPI file and notes instead",
+    )
+    p.add_argument(
+        "--org",
+        action="store_true",
+        help="with --demo: a demo org of three managers (org.yaml, managers/) for `coachd org`",
     )
     p.add_argument("--name", default="", help="the manager's name, as emails sign it")
     p.add_argument("--email", default="", help="the manager's email: the calendar coachd guards")
@@ -66,10 +74,20 @@ def run(
 ) -> int:
     """Write the config (and, with --demo, the demo); print what to do next."""
     from integrations.demo import write_demo
+    from integrations.first_run import render_config
 
     target = Path(args.dir)
     cmd = next_step_command()
     cd = "" if target.resolve() == Path.cwd().resolve() else f"cd {shlex.quote(str(target))} && "
+    if args.demo and getattr(args, "org", False):
+        from integrations.org.demo import write_demo_org
+
+        write_demo_org(target, today)
+        out(f"Wrote a demo org to {target}/: org.yaml, managers/ (3 managers), calendars/.")
+        out(f"Next: {cd}{cmd} org check && {cmd} org plan")
+        return 0
+    if getattr(args, "org", False):
+        raise UserError("--org goes with --demo (an org is written by hand from org.yaml)")
     if args.demo:
         target.mkdir(parents=True, exist_ok=True)
         write_demo(target, today)
@@ -107,6 +125,8 @@ def _prompt(question: str, default: str) -> str:
 
 def gather(args: argparse.Namespace, ask: Callable[[str, str], str] | None) -> FirstRun:
     """FirstRun from flags, asking (when `ask` is given) for what the flags left out."""
+    from integrations.first_run import FirstRun, Member, parse_member, read_team_csv
+
     name, email, boss = args.name, args.email, args.boss
     tz, hours = args.timezone, args.hours
     team: list[Member] = [parse_member(r) for r in args.rep]

@@ -1,8 +1,10 @@
-"""Backoff and error classification for Google API calls.
+"""Backoff and error classification for Google API calls (and the CRM KPI sources).
 
 Retries 429, 403 with reason rateLimitExceeded/userRateLimitExceeded, 5xx, timeouts and
 connection errors with truncated exponential backoff and full jitter, honouring Retry-After.
 Never retries 400, 401, 404 or a plain 403: repeating them cannot help and only burns quota.
+Other HTTP clients (Salesforce, HubSpot) raise `HttpStatusError` from inside `fn` to get the
+same policy.
 """
 
 from __future__ import annotations
@@ -133,6 +135,21 @@ def describe_http_error(e: HttpError, what: str) -> str:
     return f"{what}: HTTP {status_of(e)}{' ' + reason if reason else ''}: {msg}".rstrip(": ")
 
 
+class HttpStatusError(Exception):
+    """An HTTP error answer from a non-Google client, for `call` to classify like an HttpError:
+    `status`, the service's `reason` code (retried when in RATE_LIMIT_REASONS with a 403),
+    a one-line `message` and the Retry-After seconds if any."""
+
+    def __init__(
+        self, status: int, message: str, *, reason: str = "", retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.retry_after = retry_after
+
+
 class RetryBudget:
     """The time one tick may spend on a kind of request, retries and waits included.
 
@@ -181,6 +198,11 @@ def call(fn: Callable[[], T], what: str, backoff: Backoff, budget: RetryBudget |
                 raise RemoteError(describe_http_error(e, what)) from e
             wait = backoff.delay(attempt, retry_after(e.resp))
             problem = describe_http_error(e, what)
+        except HttpStatusError as e:
+            problem = f"{what}: HTTP {e.status}: {e.message}".rstrip(": ")
+            if not is_transient_status(e.status, e.reason):
+                raise RemoteError(problem) from e
+            wait = backoff.delay(attempt, e.retry_after)
         except google.auth.exceptions.RefreshError as e:
             raise UserError(
                 f"{what}: Google refused the stored credentials ({e}); run `coachd auth google` "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 
 from planner.kpi_derive import input_ids
-from planner.kpi_sources import source_names
+from planner.kpi_sources import HubSpotSource, SalesforceSource, source_names
 from planner.policy import Policy
 
 Path_ = tuple[str | int, ...]
@@ -33,11 +33,19 @@ def source_checks(policy: Policy) -> list[tuple[Path_, str]]:
         if name in seen:
             out.append((("kpi_source", i, "name"), f"source name {name!r} is used twice"))
         seen.add(name)
-        for j, kpi_id in enumerate(src.kpis):
+        named: list[tuple[Path_, str]] = [
+            (("kpi_source", i, "kpis", j), k) for j, k in enumerate(src.kpis)
+        ]
+        if isinstance(src, SalesforceSource):
+            named += [(("kpi_source", i, "queries", k), k) for k in src.queries]
+            named += [(("kpi_source", i, "reports", k), k) for k in src.reports]
+        if isinstance(src, HubSpotSource):
+            named += [(("kpi_source", i, "searches", k), k) for k in src.searches]
+        for path, kpi_id in named:
             if kpi_id not in ids:
                 close = difflib.get_close_matches(kpi_id, ids, n=1, cutoff=0.6)
                 hint = (
                     f"did you mean {close[0]!r}?" if close else f"KPIs: {', '.join(ids) or 'none'}"
                 )
-                out.append((("kpi_source", i, "kpis", j), f"no KPI with id {kpi_id!r} ({hint})"))
+                out.append((path, f"no KPI with id {kpi_id!r} ({hint})"))
     return out

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from integrations.config_file import LoadedConfig
-from integrations.kpi.read import Configured, Reader, configured
+from integrations.kpi.read import Configured, Reader, WeeklyReader, configured
 from integrations.kpi_csv import CsvKpiSource
 from planner.kpi_derive import input_ids
-from planner.kpi_sources import CsvSource, SheetsSource
+from planner.kpi_sources import AnySource, HubSpotSource, SalesforceSource, SheetsSource
 
 
 def open_sources(loaded: LoadedConfig) -> list[Configured]:
@@ -15,7 +15,7 @@ def open_sources(loaded: LoadedConfig) -> list[Configured]:
     reps = {r.email for r in p.team}
     kpis = {k.id for k in p.kpis} | input_ids(p)
 
-    def opener(src: CsvSource | SheetsSource) -> Reader:
+    def opener(src: AnySource, name: str) -> Reader | WeeklyReader:
         if isinstance(src, SheetsSource):
             from integrations.kpi.sheets import open_sheets_source
 
@@ -29,6 +29,16 @@ def open_sources(loaded: LoadedConfig) -> list[Configured]:
                 reps=reps,
                 kpis=kpis,
             )
+        if isinstance(src, SalesforceSource):
+            from integrations.kpi.salesforce import SalesforceKpiSource
+
+            return SalesforceKpiSource(
+                src, name, base_dir=loaded.base_dir, reps=[r.email for r in p.team]
+            )
+        if isinstance(src, HubSpotSource):
+            from integrations.kpi.hubspot import HubSpotKpiSource
+
+            return HubSpotKpiSource(src, name, reps=[r.email for r in p.team])
         return CsvKpiSource(loaded.resolve(src.path), reps=reps, kpis=kpis)
 
-    return configured(p.kpi_source, opener)
+    return configured(p.kpi_source, opener, p.manager.tz)

@@ -4,7 +4,10 @@ Precedence: the first source in `kpi_source` with a figure for a (week, rep, kpi
 source with `kpis:` contributes only those KPIs. Each figure carries its source's name and
 the time that source last read successfully (`as_of`). A remote source (google_sheets) is
 re-read at most every `refresh`; between reads, and when a read fails, its last good read
-(kept in the state store) stands in. A source that failed this tick, or whose last good read
+(kept in the state store) stands in. A CRM source (salesforce, hubspot) is read and cached
+week by week (`kpi_cache:<name>:<monday>`) for its last `weeks` weeks: a week read after it
+ended is final and never queried again; the current week (or a week last read before it
+ended) is re-read at most every `refresh`. A source that failed this tick, or whose last good read
 is older than `max_age`, is stale: the planner is told, and names it in the summary.
 """
 
@@ -13,13 +16,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any, Protocol
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any, Protocol, runtime_checkable
 
 from integrations.errors import CoachdError
 from integrations.kpi_csv import KpiRead
 from integrations.kv import KeyValue
-from planner.kpi_sources import CsvSource, SheetsSource, feeds, source_names
+from planner.kpi_sources import AnySource, feeds, source_names
 from planner.model import KpiRow, KpiSourceStatus
 
 log = logging.getLogger(__name__)
@@ -27,8 +30,16 @@ log = logging.getLogger(__name__)
 CACHE_PREFIX = "kpi_cache:"
 
 
+@runtime_checkable
 class Reader(Protocol):
     def read(self) -> KpiRead: ...
+
+
+@runtime_checkable
+class WeeklyReader(Protocol):
+    """A CRM source: reads the figures of the given weeks (Mondays in `tz`) only."""
+
+    def read_weeks(self, weeks: Sequence[date], tz: tzinfo) -> KpiRead: ...
 
 
 @dataclass
@@ -45,17 +56,19 @@ class Configured:
     """One `kpi_source` entry with its display name and a way to open its reader."""
 
     name: str
-    config: CsvSource | SheetsSource
-    open: Callable[[], Reader]
+    config: AnySource
+    open: Callable[[], Reader | WeeklyReader]
+    tz: tzinfo = UTC  # the manager's time zone: where a week starts and ends
 
 
 def configured(
-    sources: Sequence[CsvSource | SheetsSource],
-    opener: Callable[[CsvSource | SheetsSource], Reader],
+    sources: Sequence[AnySource],
+    opener: Callable[[AnySource, str], Reader | WeeklyReader],
+    tz: tzinfo = UTC,
 ) -> list[Configured]:
     names = source_names(list(sources))
     return [
-        Configured(n, s, (lambda s=s: opener(s)))  # type: ignore[misc]
+        Configured(n, s, (lambda s=s, n=n: opener(s, n)), tz)  # type: ignore[misc]
         for n, s in zip(names, sources, strict=True)
     ]
 
@@ -89,9 +102,11 @@ def _read_one(
     src: Configured, kv: KeyValue, now: datetime
 ) -> tuple[list[KpiRow], datetime | None, str, list[str]]:
     """(rows, as_of, problem, warnings) for one source."""
+    if src.config.type in ("salesforce", "hubspot"):
+        return _read_weekly(src, kv, now)
     if src.config.type == "csv":
         try:
-            got = src.open().read()
+            got = _plain(src).read()
         except CoachdError as e:
             return [], None, str(e), [f"KPI source {src.name}: {e}"]
         return got.rows, got.as_of, got.problem, got.warnings
@@ -100,7 +115,7 @@ def _read_one(
     if cached is not None and now - cached[1] < src.config.refresh:
         return cached[0], cached[1], "", []
     try:
-        got = src.open().read()
+        got = _plain(src).read()
     except CoachdError as e:
         problem = str(e)
         warn = f"KPI source {src.name}: {problem}"
@@ -113,6 +128,57 @@ def _read_one(
         return [], None, got.problem, got.warnings
     kv.put(key, _dump_cache(got.rows, now, src.config.model_dump_json()))
     return got.rows, now, "", got.warnings
+
+
+def _plain(src: Configured) -> Reader:
+    reader = src.open()
+    assert isinstance(reader, Reader)
+    return reader
+
+
+def _read_weekly(
+    src: Configured, kv: KeyValue, now: datetime
+) -> tuple[list[KpiRow], datetime | None, str, list[str]]:
+    """A CRM source, week by week: query only the weeks whose cached read is missing, was
+    made with other settings, or may still change (read before the week ended, longer than
+    `refresh` ago). A failed read stores nothing and leaves the cached weeks standing."""
+    cfg = src.config
+    settings = cfg.model_dump_json()
+    today = now.astimezone(src.tz).date()
+    current = today - timedelta(days=today.weekday())
+    weeks = [current - timedelta(weeks=i) for i in range(getattr(cfg, "weeks", 1))]
+    key = CACHE_PREFIX + src.name + ":"
+    cached = {w: _load_cache(kv.get(key + w.isoformat()), settings) for w in weeks}
+
+    def final_or_fresh(w: date) -> bool:
+        c = cached[w]
+        if c is None:
+            return False
+        ends = datetime.combine(w + timedelta(days=7), time(), src.tz)
+        return c[1] >= ends or (now < ends and now - c[1] < cfg.refresh)
+
+    todo = sorted(w for w in weeks if not final_or_fresh(w))
+    problem = ""
+    warnings: list[str] = []
+    if todo:
+        try:
+            reader = src.open()
+            assert isinstance(reader, WeeklyReader)
+            got = reader.read_weeks(todo, src.tz)
+        except CoachdError as e:
+            problem = str(e)
+            warnings.append(f"KPI source {src.name}: {problem}; using the weeks read before")
+        else:
+            warnings.extend(got.warnings)
+            problem = got.problem
+            if not problem:
+                for w in todo:
+                    rows = [r for r in got.rows if r.week == w]
+                    kv.put(key + w.isoformat(), _dump_cache(rows, now, settings))
+                    cached[w] = (rows, now)
+    rows = [r for w in weeks for r in (cached[w] or ([], now))[0]]
+    reads = [c[1] for c in cached.values() if c is not None]
+    return rows, (max(reads) if reads else None), problem, warnings
 
 
 def _dump_cache(rows: list[KpiRow], at: datetime, config: str) -> dict[str, Any]:

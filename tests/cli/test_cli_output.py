@@ -121,3 +121,35 @@ def test_every_option_has_help_and_version_works(capsys: pytest.CaptureFixture[s
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out.startswith("coachd ")
+
+
+def test_help_imports_neither_the_config_loader_nor_package_metadata() -> None:
+    """`coachd --help` starts fast: it builds the parser without importing pydantic (the
+    config models), the planner, the templates or the calendar parser, and looks the version
+    up only for `--version`. A fresh interpreter, as a person at a terminal starts it."""
+    import subprocess
+    import sys
+
+    heavy = (
+        "pydantic",
+        "jinja2",
+        "yaml",
+        "icalendar",
+        "importlib.metadata",
+        "planner",
+        "integrations.config_file",
+        "integrations.first_run",
+    )
+    script = (
+        "import contextlib, io, sys, daemon\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        "        daemon.main(['--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == ""

@@ -121,3 +121,60 @@ def test_a_derived_input_must_be_a_plain_id() -> None:
                 ]
             }
         )
+
+
+def test_monthly_and_quarterly_quotas_give_each_week_its_days_share() -> None:
+    from planner.kpi_derive import week_share
+    from planner.kpi_sources import PeriodFigure
+
+    monthly = PeriodFigure(amount=30000, per="month")
+    assert week_share(monthly, date(2026, 11, 9)) == pytest.approx(7000)  # 30-day November
+    # Mon 29 Dec 2025 .. Sun 4 Jan 2026: 3 days of December, 4 of January (31 days each)
+    assert week_share(monthly, date(2025, 12, 29)) == pytest.approx(30000 * 7 / 31)
+    # Mon 26 Jan .. Sun 1 Feb 2026: 6 January days (of 31), 1 February day (of 28)
+    assert week_share(monthly, date(2026, 1, 26)) == pytest.approx(30000 * (6 / 31 + 1 / 28))
+    quarterly = PeriodFigure(amount=91000, per="quarter")  # Q4 2026: 92 days
+    assert week_share(quarterly, date(2026, 11, 23)) == pytest.approx(91000 * 7 / 92)
+    assert week_share(PeriodFigure(amount=5, per="week"), WEEK) == 5
+    assert week_share(1234.0, WEEK) == 1234.0
+
+
+def test_attainment_against_a_monthly_quota() -> None:
+    policy = make_policy(
+        {
+            "team": [
+                {
+                    "name": "Riley Rep",
+                    "email": "riley@acme.com",
+                    "figures": {"quota": {"amount": 60000, "per": "month"}},
+                }
+            ],
+            "kpis": [
+                {
+                    "id": "attainment",
+                    "name": "Quota attainment",
+                    "minimum": 80,
+                    "goal": 100,
+                    "derived": {"numerator": "closed_won", "denominator": "quota", "scale": 100},
+                }
+            ],
+        }
+    )
+    rows = derive(policy, [KpiRow(date(2026, 11, 9), "riley@acme.com", "closed_won", 7000)])
+    got = [r for r in rows if r.kpi == "attainment"]
+    assert [r.value for r in got] == [50.0]  # 7000 of November's 14000-a-week share
+
+
+def test_a_period_figure_must_name_its_period() -> None:
+    with pytest.raises(ValidationError, match="per"):
+        make_policy(
+            {
+                "team": [
+                    {
+                        "name": "Riley Rep",
+                        "email": "riley@acme.com",
+                        "figures": {"quota": {"amount": 60000, "per": "fortnight"}},
+                    }
+                ]
+            }
+        )

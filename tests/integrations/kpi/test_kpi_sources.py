@@ -101,7 +101,10 @@ def test_errors_name_the_line_and_key_in_both_forms(tmp_path: Path) -> None:
         ":18: kpi_source[1].max_age: not a duration: 'soon' (use e.g. 30m, 4h, 2 weeks)",
     ]
     unknown = errors(tmp_path, "kpi_source:\n  - type: sql\n")
-    assert unknown == [":14: kpi_source[0].type: must be one of 'csv', 'google_sheets' (got 'sql')"]
+    assert unknown == [
+        ":14: kpi_source[0].type: must be one of 'csv', 'google_sheets', 'salesforce', "
+        "'hubspot' (got 'sql')"
+    ]
 
 
 def test_a_source_naming_an_unknown_kpi_or_a_taken_name_is_an_error(tmp_path: Path) -> None:

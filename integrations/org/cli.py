@@ -1,0 +1,121 @@
+"""`coachd org check|plan|status|run`: the org's managers from one command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from datetime import UTC
+from pathlib import Path
+
+from integrations import clock
+from integrations.errors import UserError
+from integrations.org.config import Org, OrgLoadedConfig, load_org, problem_files
+from integrations.org.roster import Entry, load_roster
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `coachd org`."""
+    p.add_argument(
+        "action",
+        choices=["check", "plan", "status", "run"],
+        help="check: validate org.yaml and every manager's file; plan: each manager's dry "
+        "run; status: each manager's last tick; run: serve every manager until SIGTERM",
+    )
+    p.add_argument("--org", default="org.yaml", help="path to org.yaml (default ./org.yaml)")
+    p.add_argument(
+        "--at",
+        metavar="ISO-TIME",
+        help="check/plan/status as if it were this instant (UTC unless an offset is given)",
+    )
+    p.add_argument("--json", action="store_true", help="status as JSON")
+
+
+def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    """Dispatch one `coachd org` action; exit 1 when a manager's file is broken."""
+    if args.at:
+        if args.action == "run":
+            raise UserError("coachd org run always runs on the real clock; --at is for the rest")
+        try:
+            clock.travel_to(clock.parse_at(args.at, UTC))
+        except ValueError as e:
+            raise UserError(str(e)) from None
+    org = load_org(Path(args.org))
+    if args.action == "run":
+        from integrations.org.runner import OrgRunner
+
+        return OrgRunner(Path(args.org)).run()
+    roster = load_roster(org)
+    actions = {"check": _check, "plan": _plan, "status": _status}
+    return actions[args.action](org, roster, out, args)
+
+
+def _check(org: Org, roster: list[Entry], out: Callable[[str], None], _: argparse.Namespace) -> int:
+    from integrations.config_file import check_files
+
+    bad = problem_files(org)
+    for line in bad:
+        out(line)
+    broken = 0
+    templates: dict[str | None, list[str]] = {}  # checked once per templates folder
+    for e in roster:
+        errors = e.errors
+        if e.loaded is not None:
+            errors = check_files(e.loaded) + _template_errors(e.loaded, templates)
+        if errors:
+            broken += 1
+            for line in errors:
+                out(line)
+        elif e.loaded is not None:
+            out(f"{e.email}: ok ({len(e.loaded.policy.team)} reps)")
+    out(f"{len(roster) - broken} of {len(roster)} manager(s) ready; {broken} with errors")
+    return 1 if broken or bad else 0
+
+
+def _template_errors(loaded: OrgLoadedConfig, seen: dict[str | None, list[str]]) -> list[str]:
+    """The templates `org run` will render for this manager, rendered against sample data."""
+    from daemon import _checked_renderer
+    from integrations.errors import ConfigError
+
+    key = loaded.policy.email.templates_dir
+    if key not in seen:
+        try:
+            _checked_renderer(loaded)
+            seen[key] = []
+        except ConfigError as err:
+            seen[key] = list(err.errors)
+    return seen[key]
+
+
+def _plan(org: Org, roster: list[Entry], out: Callable[[str], None], _: argparse.Namespace) -> int:
+    from integrations.app import run_tick, state_path
+    from integrations.cli.plan_output import format_plan
+    from integrations.state import StateStore
+
+    broken = 0
+    for e in roster:
+        out(f"== {e.email} ==")
+        if e.loaded is None:
+            broken += 1
+            for line in e.errors:
+                out(line)
+            continue
+        now = clock.now()
+        with StateStore.open(state_path(e.loaded), readonly=True, now=now) as store:
+            result = run_tick(e.loaded, store, now, dry_run=True)
+        out(format_plan(result.actions, result.warnings, e.loaded.policy.manager.tz))
+    return 1 if broken else 0
+
+
+def _status(
+    org: Org, roster: list[Entry], out: Callable[[str], None], args: argparse.Namespace
+) -> int:
+    from integrations.org.status import manager_status
+
+    rows = [manager_status(e) for e in roster]
+    if args.json:
+        out(json.dumps(rows, indent=2, default=str))
+        return 0
+    for r in rows:
+        out(f"{r['manager']:<36} {r['summary']}")
+    return 0
