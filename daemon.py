@@ -218,6 +218,19 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_case(args: argparse.Namespace) -> int:
+    from integrations.case_report import render_case_report
+
+    loaded = _load(args)
+    rendered = render_case_report(loaded, args.rep, clock.now())
+    out = Path(args.out or f"case-report-{args.rep.strip().lower()}.html")
+    out.write_text(rendered.html, encoding="utf-8")
+    if args.text:
+        out.with_suffix(".txt").write_text(rendered.text, encoding="utf-8")
+    _out(f"Wrote {out}" + (f" and {out.with_suffix('.txt')}" if args.text else ""))
+    return 0
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     from integrations.explain import explain_event
 
@@ -378,9 +391,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KIND",
         help="which email to render: %(choices)s",
     )
-    p.add_argument("--rep", help="the rep (email) for an agenda")
+    p.add_argument("--rep", help="the rep (email) for an agenda or a case report")
     p.add_argument("--out", help="write the HTML part to this file")
     at(p, "render")
+    p = add("case", cmd_case, "a rep's coaching case as one HTML document (case report REP)")
+    p.add_argument("action", choices=["report"], help="what to do with the case")
+    p.add_argument("rep", help="the rep's email address")
+    p.add_argument("--out", help="the HTML file to write (default case-report-REP.html)")
+    p.add_argument("--text", action="store_true", help="also write the plain-text version")
+    at(p, "report")
     p = add("explain", cmd_explain, "why triage decides what it does for one meeting")
     p.add_argument("event", help="the event's id or UID, or part of its title")
     at(p, "explain")

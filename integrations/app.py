@@ -9,7 +9,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,9 @@ from integrations.kpi.open import open_sources
 from integrations.kpi.read import Configured
 from integrations.mail.base import Mailer
 from integrations.mail.render import Renderer
+from integrations.records import RecordFolder, records_of
 from integrations.snapshot import (
+    RECORD,
     SnapshotRead,
     add_rep_busy,
     read_snapshot,
@@ -31,10 +34,30 @@ from integrations.snapshot import (
 )
 from integrations.state import StateStore
 from integrations.state_ports import KeyValue, SyncTokens
-from planner.actions import Action, Book, Move
+from planner.actions import (
+    Action,
+    Book,
+    Hold,
+    Move,
+    OpenCase,
+    Processed,
+    RecordEdit,
+    SendEmail,
+)
 from planner.model import Snapshot
 from planner.plan import plan
 from planner.policy import Policy
+from planner.record import (
+    MEETING_TAIL,
+    MEETINGS,
+    Case,
+    Item,
+    Record,
+    meeting_block,
+    open_case,
+    put_block,
+)
+from planner.record_mail import apply_edit
 
 log = logging.getLogger(__name__)
 
@@ -195,11 +218,15 @@ def read_current(
     *,
     with_busy: bool = True,
     kv: KeyValue | None = None,
+    migrate: bool = False,
 ) -> SnapshotRead:
     """The Snapshot for `now`: the calendar, the KPI sources, the notes, the inbox and the
     state (and the reps' busy times unless `with_busy` is False). `kv` takes the KPI sources'
-    read cache (an OverlayKV in dry runs; default the store)."""
+    read cache (an OverlayKV in dry runs; default the store). With `migrate`, a rep without a
+    record file gets one (made from their notes file); dry runs leave the folder alone."""
     policy = loaded.policy
+    folder = open_records(loaded)
+    team = [(r.email, r.name) for r in policy.team]
     return read_snapshot(
         policy,
         calendar=calendar,
@@ -210,7 +237,71 @@ def read_current(
         inbox=inbox,
         with_busy=with_busy,
         kv=store if kv is None else kv,
+        records=records_of(folder, team, migrate),
     )
+
+
+def open_records(loaded: LoadedConfig) -> RecordFolder:
+    """The records folder, with the notes folder its records are first made from."""
+    policy = loaded.policy
+    return RecordFolder(loaded.resolve(policy.records.dir), loaded.resolve(policy.email.notes_dir))
+
+
+def apply_record_edits(folder: RecordFolder, policy: Policy, actions: list[Action]) -> list[Action]:
+    """Write each mail's RecordEdit into the rep's record. A message whose edit could not be
+    written keeps no Processed action, so the next tick tries it again."""
+    failed: set[str] = set()
+    for a in actions:
+        if isinstance(a, RecordEdit):
+            rep = policy.rep(a.rep)
+            name = rep.name if rep else a.rep
+            if folder.update(a.rep, name, partial(apply_edit, edit=a)) is None:
+                log.warning("record of %s: mail %s not written; tried again", a.rep, a.message_id)
+                failed.add(a.message_id)
+    return [
+        a
+        for a in actions
+        if not (isinstance(a, Processed) and a.namespace == RECORD and a.message_id in failed)
+    ]
+
+
+def open_cases(folder: RecordFolder, policy: Policy, actions: list[Action]) -> None:
+    """Write each OpenCase into the rep's record (once: not while one of its kind is open)."""
+    for a in actions:
+        if not isinstance(a, OpenCase):
+            continue
+        rep = policy.rep(a.rep)
+        case = Case(
+            kind=a.kind,
+            opened=date.fromisoformat(a.opened),
+            trigger=a.trigger,
+            checkpoints=tuple(date.fromisoformat(d) for d in a.checkpoints),
+            plan=tuple(Item(t, owner="manager", due=date.fromisoformat(d)) for t, d in a.plan),
+        )
+        if folder.update(a.rep, rep.name if rep else a.rep, partial(open_case, case=case)):
+            log.info("record of %s: %s case opened", a.rep, a.kind)
+
+
+def write_meeting_blocks(folder: RecordFolder, policy: Policy, actions: list[Action]) -> None:
+    """Before each one-on-one whose agenda goes out this tick, append its meeting block
+    (carried items, talking points, KPI snapshot) to the rep's record; written once."""
+    for a in actions:
+        if not isinstance(a, SendEmail) or a.kind != "agenda":
+            continue
+        rep = policy.rep(str(a.context.get("rep", {}).get("email", "")))
+        if rep is None:
+            continue
+        key, body = meeting_block(a.context)
+        folder.update(rep.email, rep.name, _once(key, body))
+
+
+def _once(key: str, body: list[str]) -> Callable[[Record], Record]:
+    """An edit that writes block `key` under Meeting notes unless it is already there."""
+
+    def change(r: Record) -> Record:
+        return r if r.block(key) else put_block(r, MEETINGS, key, body, MEETING_TAIL)
+
+    return change
 
 
 def needs_rep_busy(actions: list[Action]) -> bool:
@@ -275,7 +366,7 @@ def run_tick(
         inbox = ReadOnce(inbox)
         listing = read_inbox(inbox, now - policy.inbox.lookback, inbox_warnings)
         record_replies(listing.messages, cal, policy.manager.email, store, now)
-    read = read_current(loaded, store, now, cal, inbox, with_busy=False, kv=kv)
+    read = read_current(loaded, store, now, cal, inbox, with_busy=False, kv=kv, migrate=not dry_run)
     read.warnings[:0] = inbox_warnings
     reps = [r.email for r in policy.team]
     cached = busy_cache.load(kv, reps, now)
@@ -303,6 +394,11 @@ def run_tick(
         now=now,
         stop_requested=stop_requested,
     )
+    if not any(isinstance(a, Hold) for a in actions):
+        folder = open_records(loaded)
+        actions = apply_record_edits(folder, policy, actions)
+        open_cases(folder, policy, actions)
+        write_meeting_blocks(folder, policy, actions)
     result.report = executor.run(actions)
     if result.report.held is None:
         remember_event_count(store, read.snapshot, policy.manager.email)

@@ -149,10 +149,16 @@ class Executor:
                 break
             self._send(a)
         # Last: a reply is marked handled only after what it asked for was done (or tried).
-        processed = [a.message_id for a in actions if isinstance(a, Processed)]
+        processed = [a for a in actions if isinstance(a, Processed)]
         if processed and not self.report.stopped:
-            SeenMessages(self.store, REPLIES).add(processed, self.now)
-            self.report.counts["replies"] += len(processed)
+            for space in sorted({a.namespace for a in processed}):
+                ids = [a.message_id for a in processed if a.namespace == space]
+                SeenMessages(self.store, space).add(ids, self.now)
+                label = "replies" if space == REPLIES else f"{space} mail"
+                self.report.counts[label] += len(ids)
+            ignored = sum(1 for a in processed if a.ignored and a.namespace != REPLIES)
+            if ignored:
+                self.report.counts["mail ignored"] += ignored
         return self.report
 
     def _remember_numbers(self, emails: Sequence[SendEmail]) -> None:

@@ -16,6 +16,7 @@ from planner.audit import (
     leadership_context,
     month_week_starts,
 )
+from planner.case_report import open_cases_rows
 from planner.coaching import plan_coaching
 from planner.emails import preview_context
 from planner.leadership import previous_month
@@ -67,6 +68,16 @@ def render_preview(
         context = audit_email_context(p, audit_weeks_now(loaded, now, 4))
     elif kind == "leadership_report":
         context = _leadership(loaded, now)
+        with StateStore.open(state_path(loaded), readonly=True, now=now) as store:
+            kv = OverlayKV(store)
+            snapshot = read_current(loaded, store, now, open_calendar(loaded, kv), kv=kv).snapshot
+        context["cases"] = open_cases_rows(p, snapshot, now)
+    elif kind == "case_report":
+        from integrations.case_report import case_context
+
+        if rep is None:
+            raise UserError("preview case_report needs --rep EMAIL")
+        context = case_context(loaded, rep, now)
     else:
         with StateStore.open(state_path(loaded), readonly=True, now=now) as store:
             kv = OverlayKV(store)

@@ -7,7 +7,7 @@ warning or a `read_errors` entry, never an exception that stops the tick.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +15,7 @@ from pathlib import Path
 from integrations import skipped
 from integrations.calendar.base import Calendar
 from integrations.errors import CoachdError
-from integrations.inbox.base import Inbox, SeenMessages
+from integrations.inbox.base import InboundMessage, Inbox, SeenMessages
 from integrations.kpi.read import Configured, read_all
 from integrations.kv import KeyValue
 from integrations.notes import open_items
@@ -24,6 +24,7 @@ from planner.kpi_derive import derive
 from planner.model import Event, Reply, Snapshot
 from planner.periods import snapshot_window
 from planner.policy import Policy
+from planner.record import Record
 from planner.timeutil import Interval
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ LAST_EVENT_COUNT = "snapshot:last_event_count"
 DIGEST_NUMBERS = "digest_numbers"
 # The namespace of approve-by-reply in the inbox's memory of handled messages.
 REPLIES = "replies"
+# The namespace of mail into the coaching records.
+RECORD = "record"
 
 
 @dataclass
@@ -51,6 +54,7 @@ def read_snapshot(
     inbox: Inbox | None = None,
     with_busy: bool = True,
     kv: KeyValue | None = None,
+    records: Mapping[str, Record] | None = None,
 ) -> SnapshotRead:
     """Gather everything the planner needs for one tick.
 
@@ -79,7 +83,11 @@ def read_snapshot(
     notes = {r: open_items(notes_dir, r) for r in reps}
     numbers = store.get(DIGEST_NUMBERS, {})
     numbers = numbers if isinstance(numbers, dict) else {}
-    replies = _replies(inbox, store, now - policy.inbox.lookback, warnings) if numbers else ()
+    # The inbox is read whenever one is configured: the coaching records take mail at any
+    # time; approve-by-reply only looks at it while a digest can be answered.
+    fresh = _fresh_mail(inbox, store, now - policy.inbox.lookback, warnings)
+    replies = _unseen(store, REPLIES, fresh) if numbers else ()
+    record_mail = _unseen(store, RECORD, fresh)
     last_count = store.get(LAST_EVENT_COUNT)
     snapshot = Snapshot(
         window=window,
@@ -91,9 +99,11 @@ def read_snapshot(
         decisions=store.decisions(),
         sent=store.sent_keys(),
         notes=notes,
+        records=dict(records or {}),
         read_errors=read_errors,
         last_event_count=last_count if isinstance(last_count, int) else None,
         replies=replies,
+        record_mail=record_mail,
         digest_numbers={
             k: {n: (str(v[0]), str(v[1])) for n, v in m.items()} for k, m in numbers.items()
         },
@@ -136,20 +146,25 @@ def add_rep_busy(
     return SnapshotRead(snapshot=snapshot, warnings=warnings)
 
 
-def _replies(
+def _fresh_mail(
     inbox: Inbox | None, store: StateStore, since: datetime, warnings: list[str]
-) -> tuple[Reply, ...]:
-    """The inbox's messages not handled before (only read while a digest can be answered)."""
+) -> list[InboundMessage]:
+    """The inbox's messages since `since` (none when there is no inbox or it cannot be read)."""
     if inbox is None:
-        return ()
+        return []
     try:
         read = inbox.read(since)
     except CoachdError as e:
-        warnings.append(f"replies to the digest not read this tick: {e}")
-        return ()
+        warnings.append(f"inbox not read this tick: {e}")
+        return []
     warnings.extend(read.warnings)
-    seen = SeenMessages(store, REPLIES).seen()
-    fresh = {m.message_id: m for m in read.messages if m.message_id not in seen}
+    return list(read.messages)
+
+
+def _unseen(store: StateStore, namespace: str, messages: list[InboundMessage]) -> tuple[Reply, ...]:
+    """The messages not handled before in `namespace`, as Replies for the planner."""
+    seen = SeenMessages(store, namespace).seen()
+    fresh = {m.message_id: m for m in messages if m.message_id not in seen}
     return tuple(Reply(m.message_id, m.sender, m.subject, m.refs, m.text) for m in fresh.values())
 
 

@@ -163,6 +163,40 @@ class Processed:
 
     message_id: str
     reason: str
+    # which use handled it (the inbox keeps a memory per use); `ignored`: mail that did not
+    # count (a stranger, a rep writing about another rep), counted in the tick's report
+    namespace: str = "replies"
+    ignored: bool = False
+
+
+@dataclass(frozen=True)
+class RecordEdit:
+    """What one message adds to one rep's record (planner.record_mail). Plain data (it
+    shows in `plan --json`); applying it twice changes nothing the second time."""
+
+    rep: str
+    message_id: str
+    who: str  # "manager" or "rep"
+    day: str  # ISO date the message was handled
+    points: tuple[str, ...] = ()
+    ticks: tuple[str, ...] = ()
+    items: tuple[tuple[str, str, str], ...] = ()  # (text, owner, due ISO or "")
+    notes: tuple[str, ...] = ()
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    """Open a coach-up or coach-out case in a rep's record (planner.cases). Plain data; the
+    shell writes it only when no case of that kind is open, so a retry adds it once."""
+
+    rep: str
+    kind: str  # coach-up or coach-out
+    opened: str  # ISO date
+    trigger: str
+    plan: tuple[tuple[str, str], ...]  # (action, due ISO date)
+    checkpoints: tuple[str, ...]  # ISO dates
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -186,7 +220,19 @@ class Notice:
 
 
 Action = (
-    Book | Move | Cancel | Remember | Decline | Flag | Keep | SendEmail | Processed | Hold | Notice
+    Book
+    | Move
+    | Cancel
+    | Remember
+    | Decline
+    | Flag
+    | Keep
+    | SendEmail
+    | Processed
+    | RecordEdit
+    | OpenCase
+    | Hold
+    | Notice
 )
 
 
@@ -214,6 +260,10 @@ def describe(action: Action) -> str:
         return f"{'Reply':<7} {action.message_id}  -- {action.reason}"
     if isinstance(action, Notice):
         return f"{name:<7} {action.reason}"
+    if isinstance(action, RecordEdit):
+        return f"{'Record':<7} {action.rep}  -- {action.reason}"
+    if isinstance(action, OpenCase):
+        return f"{'Case':<7} {action.kind} for {action.rep}  -- {action.reason}"
     return f"{name:<7} {action.key}  -- {action.reason}"
 
 

@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 
 from planner.actions import Book
 from planner.blocks import Block, CoachingAction, CoachingPlan, Ctx, NeedsYou, fmt_when
+from planner.checkpoints import plan_checkpoints
 from planner.fixed_blocks import plan_call_reviews, plan_huddles, plan_sales_meetings, topic_for
 from planner.kpi import stale_kpis, weeks_below_by_rep
 from planner.lifecycle import find_troubles, protected_time, resolve
@@ -98,6 +99,7 @@ def plan_coaching(policy: Policy, snapshot: Snapshot, now: datetime) -> Coaching
     plan_huddles(ctx)
     plan_ride_alongs(ctx, sales_meeting_days(ctx, plan.blocks))
     rebooked = plan_one_on_ones(ctx, _weeks_below(policy, snapshot, now))
+    plan_checkpoints(ctx, snapshot.records)
     plan_call_reviews(ctx)
 
     for rec in deleted_by_someone(ex):

@@ -39,7 +39,8 @@ from planner.context_parts import (
 from planner.kpi import stale_kpis, standings
 from planner.model import Decision, Snapshot
 from planner.policy import Policy
-from planner.timeutil import iso_week, local_dt
+from planner.record import Case, Item
+from planner.timeutil import iso_week, local_dt, week_monday
 
 __all__ = [
     "AUDIT_WEEKS",
@@ -99,11 +100,73 @@ def agenda_context(
         "kpis": kpis,
         "stale_sources": stale_sources(policy, snapshot, tz) if stale else [],
         "focus": focus,
-        "goals": list(rep.goals) if rep else [],
-        "action_items": list(snapshot.notes.get(rep_email, ())),
+        **record_context(snapshot, rep_email, list(rep.goals) if rep else [], meeting_day),
+        "booking_key": block.key,
+        "meeting_day": meeting_day.isoformat(),
         "ride_along": ride_along(policy, snapshot, rep_email, now, blocks),
         "new_hire": new_hire(policy, rep, meeting_day) if rep else None,
         "conversation": conversation(policy, kpis),
+    }
+
+
+def item_row(item: Item, on: date) -> dict[str, Any]:
+    """One open action item or talking point for an agenda."""
+    return {
+        "text": item.text,
+        "owner": item.owner or "",
+        "due": fmt_day(item.due) if item.due else "",
+        "overdue": item.overdue(on),
+        "by": item.by or "",
+    }
+
+
+def record_context(
+    snapshot: Snapshot, rep_email: str, config_goals: list[str], meeting_day: date
+) -> dict[str, Any]:
+    """Goals, open action items (overdue marked) and the rep's talking points for the
+    one-on-one on `meeting_day`, from the rep's record; without a record, the config's goals
+    and the open `- [ ]` lines of notes/<rep>.md."""
+    record = snapshot.records.get(rep_email)
+    if record is None:
+        return {
+            "goals": config_goals,
+            "action_items": [
+                {"text": t, "owner": "", "due": "", "overdue": False, "by": ""}
+                for t in snapshot.notes.get(rep_email, ())
+            ],
+            "talking_points": [],
+            "record": False,
+            "case": None,
+        }
+    goals = [
+        g.text + (f" (target {fmt_day(g.target)})" if g.target else "")
+        for g in record.goals
+        if g.status == "open"
+    ]
+    case = record.open_case()
+    return {
+        "goals": goals or config_goals,
+        "action_items": [item_row(i, meeting_day) for i in record.open_items()],
+        "talking_points": [item_row(p, meeting_day) for p in record.points_for(meeting_day)],
+        "record": True,
+        "case": case_row(case, meeting_day) if case else None,
+    }
+
+
+def case_row(case: Case, on: date) -> dict[str, Any]:
+    """An open coaching case for an agenda; `checkpoint` when `on` falls in a checkpoint's
+    week."""
+    return {
+        "kind": case.kind,
+        "opened": fmt_day(case.opened),
+        "opened_iso": case.opened.isoformat(),
+        "trigger": case.trigger,
+        "outcome": case.outcome,
+        "plan": [item_row(i, on) for i in case.plan if not i.done],
+        "done": [i.text for i in case.plan if i.done],
+        "checkpoints": [fmt_day(d) for d in case.checkpoints],
+        "checkpoint": any(week_monday(d) == week_monday(on) for d in case.checkpoints),
+        "age_days": (on - case.opened).days,
     }
 
 

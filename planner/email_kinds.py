@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from planner import samples
+from planner import case_report, record_mail, samples
 from planner.model import BookingRecord
 from planner.policy import Policy
 
@@ -145,6 +145,17 @@ KINDS: Mapping[str, EmailKind] = {
             "reply_confirmation",
             "the manager",
             lambda: samples.reply_sample("reply_confirmation"),
+        ),
+        EmailKind(
+            "record_reply",
+            "the sender of mail coachd could only partly read (the manager or the rep)",
+            lambda: record_mail.sample_context("record_reply"),
+        ),
+        EmailKind(
+            "case_report",
+            "the manager (a document for leadership, written by `coachd case report`)",
+            lambda: case_report.sample_context("case_report"),
+            previewable=True,
         ),
     )
 }

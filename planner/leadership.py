@@ -6,6 +6,7 @@ from datetime import date, datetime, time
 
 from planner.actions import SendEmail
 from planner.audit import audit_week, leadership_context, month_week_starts
+from planner.case_report import open_cases_rows
 from planner.model import Snapshot
 from planner.policy import Policy
 from planner.timeutil import local_dt
@@ -47,7 +48,10 @@ def plan_leadership_report(policy: Policy, snapshot: Snapshot, now: datetime) ->
             key=key,
             kind="leadership_report",
             to=recipients,
-            context=leadership_context(policy, weeks),
+            context={
+                **leadership_context(policy, weeks),
+                "cases": open_cases_rows(policy, snapshot, now),
+            },
             reason=(
                 f"monthly leadership report for {year}-{month:02d} is due on day "
                 f"{lr.day_of_month} at {lr.time:%H:%M}"

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
+from planner.record import Record
 from planner.timeutil import Interval
 
 PartStat = Literal["accepted", "declined", "tentative", "needsAction"]
@@ -184,9 +185,13 @@ class Snapshot:
     decisions: Mapping[str, Decision] = field(default_factory=dict)
     sent: frozenset[str] = frozenset()
     notes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # each rep's coaching record (records/<rep>.md), when the records folder has one
+    records: Mapping[str, Record] = field(default_factory=dict)
     read_errors: Mapping[str, str] = field(default_factory=dict)
     last_event_count: int | None = None
     replies: tuple[Reply, ...] = ()
+    # the inbox's messages not yet handled for the coaching records (planner.record_mail)
+    record_mail: tuple[Reply, ...] = ()
     digest_numbers: Mapping[str, Mapping[str, tuple[str, str]]] = field(default_factory=dict)
     # Outside objects the reader skips (warning -> when first seen), for the digest.
     skipped: Mapping[str, datetime] = field(default_factory=dict)

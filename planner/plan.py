@@ -25,12 +25,14 @@ from datetime import datetime
 from planner.actions import Action, Decline, Hold, Notice
 from planner.blocks import CoachingPlan
 from planner.brakes import brake_reason
+from planner.cases import plan_cases
 from planner.coaching import plan_coaching
 from planner.emails import plan_emails
 from planner.invitations import plan_invitations
 from planner.leadership import plan_leadership_report
 from planner.model import Snapshot
 from planner.policy import Policy
+from planner.record_mail import plan_record_mail
 from planner.timeutil import Interval
 from planner.triage import plan_triage
 
@@ -56,6 +58,8 @@ def plan(policy: Policy, snapshot: Snapshot, now: datetime, *, force: bool = Fal
         *plan_invitations(policy, snapshot, coaching.actions),
         *plan_emails(policy, snapshot, now, coaching.blocks, coaching.needs),
         *plan_leadership_report(policy, snapshot, now),
+        *(plan_record_mail(policy, snapshot, now) if snapshot.record_mail else ()),
+        *plan_cases(policy, snapshot, now),
     ]
     # every skip is also a NeedsYou (planner.coaching): one Notice each, marked for status
     notices = [Notice(n.text(), needs_you=n.what, options=n.options) for n in coaching.needs]

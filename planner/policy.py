@@ -36,6 +36,7 @@ from planner.policy_settings import (
     LocalCalendar,
     MaildirSettings,
     MicrosoftSettings,
+    RecordSettings,
     SalesMeetingEmail,
     SmtpSettings,
     StateSettings,
@@ -115,6 +116,7 @@ __all__ = [
     "Policy",
     "Protections",
     "RampMilestone",
+    "RecordSettings",
     "Rep",
     "RepOneOnOne",
     "Response",
@@ -383,6 +385,7 @@ class Policy(Strict):
     kpi_source: KpiSources = Field(default_factory=_default_sources)
     email: EmailSettings = EmailSettings()
     inbox: InboxSettings = InboxSettings()
+    records: RecordSettings = RecordSettings()
     calendar: CalendarSettings = CalendarSettings()
     state: StateSettings = StateSettings()
     audit: Audit = Audit()

@@ -111,6 +111,12 @@ class InboxSettings(Strict):
     lookback: Duration = timedelta(days=14)
 
 
+class RecordSettings(Strict):
+    """The coaching records: one Markdown file per rep in `dir` (`records/<rep email>.md`)."""
+
+    dir: str = "records"
+
+
 class GoogleSettings(Strict):
     credentials: Literal["oauth", "service_account", "none"] = "oauth"
     client_secrets: str = "client_secret.json"

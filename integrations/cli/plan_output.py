@@ -27,6 +27,8 @@ from planner.actions import (
     Keep,
     Move,
     Notice,
+    OpenCase,
+    RecordEdit,
     Remember,
     SendEmail,
 )
@@ -157,6 +159,17 @@ def format_plan(
         group("Remember (no calendar change)", len(remembers))
         for r in remembers:
             item(f"{r.key} is {r.status}", r.reason)
+
+    edits = [a for a in actions if isinstance(a, RecordEdit)]
+    if edits:
+        group("Coaching records (mail)", len(edits))
+        for ed in edits:
+            item(f"{ed.rep}: {ed.who} added by mail", ed.reason)
+    opening = [a for a in actions if isinstance(a, OpenCase)]
+    if opening:
+        group("Coaching cases to open", len(opening))
+        for oc in opening:
+            item(f"{oc.kind} case for {oc.rep}, opened {oc.opened}", oc.reason)
 
     notices = [a for a in actions if isinstance(a, Notice)]
     if notices:

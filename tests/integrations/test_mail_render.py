@@ -40,8 +40,8 @@ def test_each_kind_renders_both_parts_with_the_sample_figures(kind: str) -> None
         for part in (out.text, out.html):
             assert ctx["rep"]["name"] in part
             assert calls["latest"] in part and calls["minimum"] in part
-            assert ctx["action_items"][0].replace("'", "&#39;") in part or (
-                ctx["action_items"][0] in part
+            assert ctx["action_items"][0]["text"].replace("'", "&#39;") in part or (
+                ctx["action_items"][0]["text"] in part
             )
     if kind == "summary":
         for part in (out.text, out.html):

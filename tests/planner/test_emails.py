@@ -153,7 +153,7 @@ def test_agenda_context_holds_kpis_focus_items_and_ride_along() -> None:
     win = next(k for k in ctx["kpis"] if k["id"] == "win_rate")
     assert (win["latest"], win["status"]) == ("22%", "meets")
     assert ctx["goals"] == ["Close 3 new logos"]
-    assert ctx["action_items"] == ["Send the question bank"]
+    assert [i["text"] for i in ctx["action_items"]] == ["Send the question bank"]
     assert ctx["ride_along"]["last"] == "Thu 12 Nov 2026"
     assert ctx["ride_along"]["days_since"] == 19
     assert ctx["meeting"]["when"] == "Tue 1 Dec 2026, 10:00–10:30"
