@@ -53,6 +53,7 @@ def test_previewable_kinds() -> None:
         "summary",
         "digest",
         "audit",
+        "case_report",
         "sales_meeting",
         "leadership_report",
     }
