@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from integrations import busy_cache
 from integrations.calendar.base import Calendar
@@ -21,7 +21,6 @@ from integrations.inbox.base import Inbox
 from integrations.kpi.open import open_sources
 from integrations.kpi.read import Configured
 from integrations.mail.base import Mailer
-from integrations.mail.render import Renderer
 from integrations.snapshot import (
     SnapshotRead,
     add_rep_busy,
@@ -33,6 +32,9 @@ from planner.actions import Action, Book, Move
 from planner.model import Snapshot
 from planner.plan import plan
 from planner.policy import Policy
+
+if TYPE_CHECKING:
+    from integrations.mail.render import Renderer
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +158,8 @@ def open_inbox(loaded: LoadedConfig) -> Inbox | None:
 
 
 def open_renderer(loaded: LoadedConfig) -> Renderer:
+    from integrations.mail.render import Renderer
+
     tdir = loaded.policy.email.templates_dir
     return Renderer(loaded.resolve(tdir) if tdir else None)
 
@@ -287,7 +291,8 @@ def run_tick(
         calendar=cal,
         mailer=mailer or open_mailer(loaded),
         store=store,
-        renderer=renderer or open_renderer(loaded),
+        # Opened when the first email is rendered: a quiet tick never imports jinja2.
+        renderer=renderer or (lambda: open_renderer(loaded)),
         sender=policy.email.sender,
         now=now,
         stop_requested=stop_requested,
