@@ -298,6 +298,9 @@ def run_tick(
         stop_requested=stop_requested,
     )
     result.report = executor.run(actions)
+    refresh = getattr(cal, "refresh_cache", None)
+    if callable(refresh) and not stop_requested():
+        refresh()  # the local backend decodes what this tick wrote, for the next process
     if result.report.held is None:
         remember_event_count(store, read.snapshot, policy.manager.email)
     return result
