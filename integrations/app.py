@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from integrations import busy_cache
 from integrations.calendar.base import Calendar
@@ -23,7 +23,6 @@ from integrations.inbox.base import Inbox, ReadOnce
 from integrations.kpi.open import open_sources
 from integrations.kpi.read import Configured
 from integrations.mail.base import Mailer
-from integrations.mail.render import Renderer
 from integrations.records import RecordFolder, records_of
 from integrations.snapshot import (
     RECORD,
@@ -58,6 +57,9 @@ from planner.record import (
     put_block,
 )
 from planner.record_mail import apply_edit
+
+if TYPE_CHECKING:
+    from integrations.mail.render import Renderer
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +183,8 @@ def open_inbox(loaded: LoadedConfig) -> Inbox | None:
 
 
 def open_renderer(loaded: LoadedConfig) -> Renderer:
+    from integrations.mail.render import Renderer
+
     tdir = loaded.policy.email.templates_dir
     return Renderer(loaded.resolve(tdir) if tdir else None)
 
@@ -389,7 +393,8 @@ def run_tick(
         calendar=cal,
         mailer=mailer or open_mailer(loaded),
         store=store,
-        renderer=renderer or open_renderer(loaded),
+        # Opened when the first email is rendered: a quiet tick never imports jinja2.
+        renderer=renderer or (lambda: open_renderer(loaded)),
         sender=policy.email.sender,
         now=now,
         stop_requested=stop_requested,
@@ -400,6 +405,9 @@ def run_tick(
         open_cases(folder, policy, actions)
         write_meeting_blocks(folder, policy, actions)
     result.report = executor.run(actions)
+    refresh = getattr(cal, "refresh_cache", None)
+    if callable(refresh) and not stop_requested():
+        refresh()  # the local backend decodes what this tick wrote, for the next process
     if result.report.held is None:
         remember_event_count(store, read.snapshot, policy.manager.email)
     return result

@@ -22,13 +22,12 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from integrations.calendar.base import Calendar, CalendarWrite, WriteOutcome
 from integrations.errors import CoachdError
 from integrations.inbox.base import SeenMessages
 from integrations.mail.base import Mailer
-from integrations.mail.render import Renderer
 from integrations.outbox import Outbox
 from integrations.snapshot import DIGEST_NUMBERS, REPLIES
 from integrations.state import StateStore
@@ -50,6 +49,9 @@ from planner.actions import (
     SendEmail,
 )
 from planner.model import BookingRecord, Decision
+
+if TYPE_CHECKING:
+    from integrations.outbox import RendererSource
 
 # How long a digest's numbers can be answered by reply.
 DIGEST_NUMBERS_DAYS = 30
@@ -85,7 +87,7 @@ class Executor:
         calendar: Calendar,
         mailer: Mailer,
         store: StateStore,
-        renderer: Renderer,
+        renderer: RendererSource,
         sender: str,
         now: datetime,
         stop_requested: Callable[[], bool] = lambda: False,

@@ -31,15 +31,17 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from integrations import error_slot
 from integrations.errors import CoachdError, describe_os_error
-from integrations.mail.base import Mailer
-from integrations.mail.message import build_message
-from integrations.mail.render import Renderer
 from planner.emails import fault_email
 from planner.ids import message_id
-from planner.policy import Policy
+
+if TYPE_CHECKING:  # every tick imports this module (to close an episode): no jinja2 here
+    from integrations.mail.base import Mailer
+    from integrations.mail.render import Renderer
+    from planner.policy import Policy
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,8 @@ def notify(
         since = now
         episode["since"] = now.isoformat()
     episode["message"] = sentence
+    from integrations.mail.message import build_message
+
     try:
         action = fault_email(policy, sentence, since)
         sender = policy.email.sender

@@ -76,12 +76,13 @@ def remove_stale_temp_files(folder: Path, now: float, max_age: float = STALE_TEM
     killed half-way leaves one; a live writer's is seconds old). Returns how many went."""
     removed = 0
     try:
-        children = list(folder.iterdir())
+        # Names only: a person folder holds a year of events, and only temp names matter.
+        with os.scandir(folder) as entries:
+            names = [e.name for e in entries if _TEMP_NAME.match(e.name)]
     except OSError:
         return 0
-    for child in children:
-        if not _TEMP_NAME.match(child.name):
-            continue
+    for name in names:
+        child = folder / name
         try:
             if child.is_symlink() or not child.is_file():
                 continue

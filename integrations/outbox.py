@@ -16,19 +16,25 @@ plans that email again).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from integrations.errors import CoachdError
-from integrations.imip.encode import attach_calendar
 from integrations.mail.base import Mailer
-from integrations.mail.message import build_message
-from integrations.mail.render import Renderer
 from integrations.sent_log import SentLog, log_path
 from integrations.state import StateStore
 from planner.actions import AfterBooking, AfterDecline, SendEmail
 from planner.ids import message_id
+
+if TYPE_CHECKING:  # jinja2 is imported when the first email is rendered, not by a quiet tick
+    from typing import TypeAlias
+
+    from integrations.mail.render import Renderer
+
+    # A renderer, or how to open one: the templates are read (and jinja2 imported) only
+    # when an email is actually rendered.
+    RendererSource: TypeAlias = Renderer | Callable[[], Renderer]
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +48,28 @@ class Outbox:
     """Renders, builds and hands emails to the transport, recording each step."""
 
     def __init__(
-        self, *, owner: str, sender: str, mailer: Mailer, store: StateStore, renderer: Renderer
+        self,
+        *,
+        owner: str,
+        sender: str,
+        mailer: Mailer,
+        store: StateStore,
+        renderer: RendererSource,
     ) -> None:
         self.owner = owner
         self.sender = sender
         self.mailer = mailer
         self.store = store
-        self.renderer = renderer
+        self._renderer = renderer
         self.sent_log = SentLog(log_path(store.path))
+
+    def renderer(self) -> Renderer:
+        """The renderer, opened on first use (a tick with nothing to send never opens it);
+        if opening fails, the email being built fails with that error and the next one
+        tries again."""
+        if callable(self._renderer):
+            self._renderer = self._renderer()
+        return self._renderer
 
     def send(self, a: SendEmail, now: datetime) -> tuple[bool, str | None]:
         """Send `a` unless already sent. Returns (sent_now, error)."""
@@ -70,8 +90,10 @@ class Outbox:
             )
             self.store.mark_email_sent(a.key, at=now)
             return False, None
+        from integrations.mail.message import build_message  # with jinja2: only when sending
+
         try:
-            rendered = self.renderer.render(a.kind, dict(a.context))
+            rendered = self.renderer().render(a.kind, dict(a.context))
             headers = {"X-Coachd-Key": a.key}
             if any(r.lower() != self.owner.lower() for r in (*a.to, *a.cc)):
                 # Mail to reps and organizers: their answers go to the manager, not to coachd.
@@ -87,6 +109,9 @@ class Outbox:
             )
             imip = a.context.get("imip")
             if isinstance(imip, Mapping):
+                # icalendar only when an invitation is sent: a quiet tick never imports it.
+                from integrations.imip.encode import attach_calendar
+
                 attach_calendar(msg, imip, now)
         except Exception as e:  # a template or address problem must not stop the tick
             return False, f"email {a.key} could not be built: {e}"

@@ -364,7 +364,16 @@ class StateStore:
     def get(self, key: str, default: Any = None) -> Any:
         """The value stored under `key` (a copy: change it, then `put` it back)."""
         row = self._one("kv", "key", key)
-        return default if row is None else copy.deepcopy(row["value"])
+        if row is None:
+            return default
+        # Stored values are JSON (put and the file both go through json): a copy through
+        # JSON is exact for them and several times faster than deepcopy on a team's busy
+        # cache; deepcopy stays for anything else.
+        value = row["value"]
+        try:
+            return json.loads(json.dumps(value, allow_nan=True))
+        except (TypeError, ValueError):
+            return copy.deepcopy(value)
 
     def put(self, key: str, value: Any) -> None:
         """Store a JSON-able value under `key` (tuples come back as lists)."""

@@ -171,6 +171,9 @@ class LocalCalendar:
         self._files: dict[Path, _Cached] = {}
         self._by_folder: dict[Path, set[Path]] = {}
         self._listings: dict[Path, tuple[tuple[int, int], float, list[Path]]] = {}
+        # For refresh_cache: each folder's last read (owner, window), the folders written.
+        self._last_read: dict[Path, tuple[str, Interval]] = {}
+        self._written: set[Path] = set()
 
     # ----------------------------------------------------------------- reading
 
@@ -227,6 +230,7 @@ class LocalCalendar:
         for gone in known - present:
             self._files.pop(gone, None)
         self._by_folder[folder] = present
+        self._last_read[folder] = (owner, window)
         events.sort(key=lambda ev: (ev.start, ev.id))
         return CalendarRead(events, warnings)
 
@@ -411,12 +415,32 @@ class LocalCalendar:
                     removed += remove_stale_temp_files(folder, now)
         return removed
 
+    def refresh_cache(self) -> None:
+        """After a tick's writes: read each folder written again, over the window it was
+        last read for, so the files this tick wrote are decoded into the persistent cache
+        now and the next process (the next cron tick, a `coachd plan`) parses none of them.
+        It only moves that parse into the tick that wrote; a failure (a spent reading
+        budget, an unreadable folder) leaves the parse to the next process."""
+        written, self._written = self._written, set()
+        if self._disk is None:
+            return
+        for folder in sorted(written):
+            last = self._last_read.get(folder)
+            if last is None:
+                continue
+            try:
+                self.read(*last)
+            except Exception as e:
+                log.debug("calendar cache: %s not refreshed after writing: %s", folder, e)
+
     # ----------------------------------------------------------------- writing
 
     def apply(self, owner: str, writes: Sequence[CalendarWrite]) -> list[WriteOutcome]:
         """Carry out each write on the owner's folder, independently: a failure becomes that
         write's outcome error and the next one still runs."""
         outcomes = []
+        with contextlib.suppress(UserError):
+            self._written.add(person_dir(self.root, owner))
         for write in writes:
             try:
                 outcomes.append(self._apply_one(owner, write))
