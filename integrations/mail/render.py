@@ -389,6 +389,7 @@ _SAMPLE_MODULES = (
     "planner.invitations",
     "planner.delegation",
     "planner.replies",
+    "planner.org_report",
 )
 # Every kind coachd sends: `coachd check` fails when one of these has no templates at all.
 REQUIRED_KINDS = (
@@ -402,6 +403,7 @@ REQUIRED_KINDS = (
     "delegate",
     "audit",
     "leadership_report",
+    "org_report",
     "invitation",
     "cancellation",
     "reply_confirmation",

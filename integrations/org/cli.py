@@ -18,9 +18,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of `coachd org`."""
     p.add_argument(
         "action",
-        choices=["check", "plan", "status", "run"],
+        choices=["check", "plan", "status", "run", "report"],
         help="check: validate org.yaml and every manager's file; plan: each manager's dry "
-        "run; status: each manager's last tick; run: serve every manager until SIGTERM",
+        "run; status: each manager's last tick; run: serve every manager until SIGTERM; "
+        "report: render the weekly VP roll-up (org.report) without sending it",
     )
     p.add_argument("--org", default="org.yaml", help="path to org.yaml (default ./org.yaml)")
     p.add_argument(
@@ -29,6 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="check/plan/status as if it were this instant (UTC unless an offset is given)",
     )
     p.add_argument("--json", action="store_true", help="status as JSON")
+    p.add_argument("--preview", metavar="OUT.html", help="report: write the HTML part to this file")
 
 
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
@@ -46,7 +48,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
 
         return OrgRunner(Path(args.org)).run()
     roster = load_roster(org)
-    actions = {"check": _check, "plan": _plan, "status": _status}
+    actions = {"check": _check, "plan": _plan, "status": _status, "report": _report}
     return actions[args.action](org, roster, out, args)
 
 
@@ -118,4 +120,18 @@ def _status(
         return 0
     for r in rows:
         out(f"{r['manager']:<36} {r['summary']}")
+    return 0
+
+
+def _report(
+    org: Org, roster: list[Entry], out: Callable[[str], None], args: argparse.Namespace
+) -> int:
+    """Print the roll-up's subject and text (the HTML with --preview); sends nothing."""
+    from integrations.org.report import render
+
+    rendered = render(org, roster, clock.now())
+    if args.preview:
+        Path(args.preview).write_text(rendered.html, encoding="utf-8")
+        out(f"wrote {args.preview}")
+    out(f"Subject: {rendered.subject}\n\n{rendered.text}")
     return 0

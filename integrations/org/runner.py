@@ -86,6 +86,8 @@ class OrgRunner:
         self.org_mtime = self._mtime(org_path)
         self.last_scan = 0.0
         self.lock = threading.Lock()
+        self.report_running: Future[bool] | None = None
+        self.report_checked: datetime | None = None
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -123,6 +125,7 @@ class OrgRunner:
                 ):
                     self.rescan()
                 self._start_due()
+                self._start_report()
                 self.stop.wait(0.2)
         finally:
             # Running ticks see the stop (if one was asked for) and end after their action.
@@ -192,6 +195,35 @@ class OrgRunner:
         except (CoachdError, OSError) as e:
             text = describe_os_error(e) if isinstance(e, OSError) else str(e)
             log.error("manager %s: cannot send the config-error email: %s", email, text)
+
+    # --- the weekly report --------------------------------------------------------------------
+
+    def _start_report(self) -> None:
+        """Once a minute, if org.report is set: send last week's roll-up when due (on the
+        pool, so the managers' ticks keep starting; once per week, see org.report)."""
+        now = clock.now()
+        if self.org.settings.report is None or self.report_running is not None:
+            return
+        if self.report_checked is not None and now - self.report_checked < timedelta(minutes=1):
+            return
+        self.report_checked = now
+        assert self.pool is not None
+        self.report_running = self.pool.submit(self._report, self.org)
+
+    def _report(self, org: Org) -> bool:
+        from integrations.org.report import send_if_due
+        from integrations.org.roster import load_roster
+
+        try:
+            return send_if_due(org, load_roster(org), clock.now())
+        except (CoachdError, OSError) as e:
+            text = describe_os_error(e) if isinstance(e, OSError) else str(e)
+            log.error("org report not sent: %s", text)
+        except Exception:  # the report must never stop the managers' ticks
+            log.exception("org report not sent")
+        finally:
+            self.report_running = None
+        return False
 
     # --- ticks ------------------------------------------------------------------------------
 
