@@ -57,7 +57,9 @@ class OrgReport(Strict):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA timezone {v!r} (use a name like America/Chicago)")
+            raise ValueError(
+                f"unknown IANA timezone {v!r} (use a name like America/Chicago)"
+            ) from None
         return v
 
     @property
