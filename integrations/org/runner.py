@@ -81,6 +81,7 @@ class OrgRunner:
         self.slots: dict[str, Slot] = {}
         self.renderers: dict[str | None, Renderer] = {}
         self.stop = threading.Event()
+        self.wake = threading.Event()
         self.pool: ThreadPoolExecutor | None = None
         self.reload_requested = False
         self.org_mtime = self._mtime(org_path)
@@ -126,7 +127,10 @@ class OrgRunner:
                     self.rescan()
                 self._start_due()
                 self._start_report()
-                self.stop.wait(0.2)
+                # A finished tick wakes the loop at once: a free worker starts the next due
+                # manager without waiting out the poll.
+                self.wake.wait(0.2)
+                self.wake.clear()
         finally:
             # Running ticks see the stop (if one was asked for) and end after their action.
             if self.pool is not None:
@@ -271,4 +275,5 @@ class OrgRunner:
                 slot.running = None
                 if slot.removed:
                     self.slots.pop(slot.entry.email, None)
+        self.wake.set()
         return ok
