@@ -12,6 +12,7 @@ from test_org_runner import DANA, INES, OMAR, run_once
 
 from daemon import main
 from integrations import clock
+from integrations.errors import ConfigError
 from integrations.mail.render import Renderer
 from integrations.org.config import load_org
 from integrations.org.report import build_context, send_if_due
@@ -104,3 +105,26 @@ def test_cli_report_renders_without_sending(demo_org: Path, capsys: object) -> N
     assert main([*args, "--preview", str(out)]) == 0
     assert "Acme Sales coaching roll-up" in out.read_text(encoding="utf-8")
     assert vp_mails(demo_org) == []
+
+
+def test_report_settings_errors_name_org_yaml_and_line(demo_org: Path) -> None:
+    path = demo_org / "org.yaml"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("    day: mon\n", "    day: funday\n").replace(
+        "      Europe: [ines.moura@acme-demo.com]", "      Europe: [not-an-address]"
+    )
+    path.write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    day = next(i for i, s in enumerate(lines, 1) if "day: funday" in s)
+    europe = next(i for i, s in enumerate(lines, 1) if "Europe:" in s)
+    try:
+        load_org(path)
+    except ConfigError as e:
+        assert f"{path}:{day}: org.report.day: must be a weekday like mon, tue, wed" in (
+            "\n".join(e.errors)
+        )
+        assert any(
+            m.startswith(f"{path}:{europe}: org.report.regions.Europe[0]: ") for m in e.errors
+        )
+    else:
+        raise AssertionError("org.yaml with a bad report section was accepted")
