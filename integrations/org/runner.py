@@ -206,7 +206,7 @@ class OrgRunner:
         """Once a minute, if org.report is set: send last week's roll-up when due (on the
         pool, so the managers' ticks keep starting; once per week, see org.report)."""
         now = clock.now()
-        if self.org.settings.report is None or self.report_running is not None:
+        if self.org.settings.report is None or not self.report_idle():
             return
         if self.report_checked is not None and now - self.report_checked < timedelta(minutes=1):
             return
@@ -225,9 +225,11 @@ class OrgRunner:
             log.error("org report not sent: %s", text)
         except Exception:  # the report must never stop the managers' ticks
             log.exception("org report not sent")
-        finally:
-            self.report_running = None
         return False
+
+    def report_idle(self) -> bool:
+        """No weekly report is being gathered or sent right now."""
+        return self.report_running is None or self.report_running.done()
 
     # --- ticks ------------------------------------------------------------------------------
 

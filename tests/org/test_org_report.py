@@ -85,7 +85,7 @@ def test_sent_once_a_week_across_runs_and_a_lost_state(demo_org: Path) -> None:
     due = PINNED + timedelta(hours=3)
     clock.travel_to(due)
     runner = OrgRunner(org_path)  # `coachd org run` sends it from its loop
-    runner.run_until(lambda: len(vp_mails(demo_org)) == 1 and runner.report_running is None)
+    runner.run_until(lambda: len(vp_mails(demo_org)) == 1 and runner.report_idle())
     [subject] = vp_mails(demo_org)
     assert subject.startswith("Acme Sales coaching roll-up 2026-W48:")
     # A second run the same week sends nothing; nor does one whose state was lost (sent log).
