@@ -62,6 +62,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/hostile_calendar.py
 	$(BIN)/python bench/quarter.py
 	$(BIN)/python bench/cold_start.py --quick
+	$(BIN)/python bench/org.py --managers 100
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

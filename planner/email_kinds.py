@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from planner import case_report, record_mail, samples
+from planner import case_report, org_report, record_mail, samples
 from planner.model import BookingRecord
 from planner.policy import Policy
 
@@ -150,6 +150,11 @@ KINDS: Mapping[str, EmailKind] = {
             "record_reply",
             "the sender of mail coachd could only partly read (the manager or the rep)",
             lambda: record_mail.sample_context("record_reply"),
+        ),
+        EmailKind(
+            "org_report",
+            "org mode: the VP (org.report.to), weekly",
+            lambda: org_report.sample_context("org_report"),
         ),
         EmailKind(
             "case_report",

@@ -10,9 +10,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of `coachd org`."""
     p.add_argument(
         "action",
-        choices=["check", "plan", "status", "run"],
+        choices=["check", "plan", "status", "run", "report"],
         help="check: validate org.yaml and every manager's file; plan: each manager's dry "
-        "run; status: each manager's last tick; run: serve every manager until SIGTERM",
+        "run; status: each manager's last tick; run: serve every manager until SIGTERM; "
+        "report: render the weekly VP roll-up (org.report) without sending it",
     )
     p.add_argument("--org", default="org.yaml", help="path to org.yaml (default ./org.yaml)")
     p.add_argument(
@@ -21,3 +22,4 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="check/plan/status as if it were this instant (UTC unless an offset is given)",
     )
     p.add_argument("--json", action="store_true", help="status as JSON")
+    p.add_argument("--preview", metavar="OUT.html", help="report: write the HTML part to this file")

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
 
         return OrgRunner(Path(args.org)).run()
     roster = load_roster(org)
-    actions = {"check": _check, "plan": _plan, "status": _status}
+    actions = {"check": _check, "plan": _plan, "status": _status, "report": _report}
     return actions[args.action](org, roster, out, args)
 
 
@@ -108,4 +108,18 @@ def _status(
         return 0
     for r in rows:
         out(f"{r['manager']:<36} {r['summary']}")
+    return 0
+
+
+def _report(
+    org: Org, roster: list[Entry], out: Callable[[str], None], args: argparse.Namespace
+) -> int:
+    """Print the roll-up's subject and text (the HTML with --preview); sends nothing."""
+    from integrations.org.report import render
+
+    rendered = render(org, roster, clock.now())
+    if args.preview:
+        Path(args.preview).write_text(rendered.html, encoding="utf-8")
+        out(f"wrote {args.preview}")
+    out(f"Subject: {rendered.subject}\n\n{rendered.text}")
     return 0

@@ -15,22 +15,56 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time as dt_time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from integrations.config_file import LoadedConfig, validate_document
 from integrations.errors import ConfigError, UserError
 from integrations.org.merge import Origin, deep_merge, merge_origins, origin_of
 from integrations.yaml_lines import Document, Path_, format_path, read_yaml
-from planner.policy import Duration, Strict
+from planner.policy import HHMM, Duration, Email, Strict, Weekday
 
 ORG_FILE = "org.yaml"
 STATE_PATH = "state/{manager}/coachd.json"
 _PLACEHOLDER = "placeholder.manager@example.com"
 _ADDRESS = re.compile(r"^[^@\s/\\]+@[^@\s/\\]+\.[^@\s/\\]+$")
+
+
+class OrgReport(Strict):
+    """`org.report`: the weekly roll-up to the VP (`coachd org run` sends it once a week,
+    at `day`/`time` in `timezone`, about the last complete week)."""
+
+    to: list[Email] = Field(min_length=1)
+    regions: dict[str, list[Email]] = Field(default_factory=dict)
+    day: Weekday = "mon"
+    time: HHMM = dt_time(8, 0)
+    timezone: str = "UTC"
+    state: str = "state/org/report.json"
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown IANA timezone {v!r} (use a name like America/Chicago)"
+            ) from None
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
 
 class OrgSettings(Strict):
@@ -42,6 +76,7 @@ class OrgSettings(Strict):
     requests_per_second: float = Field(default=10.0, gt=0, le=100_000)
     burst: int = Field(default=20, ge=1, le=100_000)
     rescan: Duration = timedelta(minutes=1)
+    report: OrgReport | None = None
 
 
 @dataclass(frozen=True)

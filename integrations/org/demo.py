@@ -54,6 +54,14 @@ org:
   burst: 20
   rescan: 1m                 # how often a new, changed or removed manager file is noticed
                              # (SIGHUP: at once)
+  report:                    # the weekly roll-up to the VP, sent once a week by `org run`
+    to: morgan.lee@acme-demo.com
+    regions:                 # optional: a section per region (managers by address)
+      Central: [dana.reyes@acme-demo.com, omar.nasri@acme-demo.com]
+      Europe: [ines.moura@acme-demo.com]
+    day: mon
+    time: "08:00"
+    timezone: America/Chicago
 """
 
 # (pattern, replacement) applied once each to the shared part of the example config.

@@ -81,11 +81,14 @@ class OrgRunner:
         self.slots: dict[str, Slot] = {}
         self.renderers: dict[str | None, Renderer] = {}
         self.stop = threading.Event()
+        self.wake = threading.Event()
         self.pool: ThreadPoolExecutor | None = None
         self.reload_requested = False
         self.org_mtime = self._mtime(org_path)
         self.last_scan = 0.0
         self.lock = threading.Lock()
+        self.report_running: Future[bool] | None = None
+        self.report_checked: datetime | None = None
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -123,7 +126,11 @@ class OrgRunner:
                 ):
                     self.rescan()
                 self._start_due()
-                self.stop.wait(0.2)
+                self._start_report()
+                # A finished tick wakes the loop at once: a free worker starts the next due
+                # manager without waiting out the poll.
+                self.wake.wait(0.2)
+                self.wake.clear()
         finally:
             # Running ticks see the stop (if one was asked for) and end after their action.
             if self.pool is not None:
@@ -193,6 +200,37 @@ class OrgRunner:
             text = describe_os_error(e) if isinstance(e, OSError) else str(e)
             log.error("manager %s: cannot send the config-error email: %s", email, text)
 
+    # --- the weekly report --------------------------------------------------------------------
+
+    def _start_report(self) -> None:
+        """Once a minute, if org.report is set: send last week's roll-up when due (on the
+        pool, so the managers' ticks keep starting; once per week, see org.report)."""
+        now = clock.now()
+        if self.org.settings.report is None or not self.report_idle():
+            return
+        if self.report_checked is not None and now - self.report_checked < timedelta(minutes=1):
+            return
+        self.report_checked = now
+        assert self.pool is not None
+        self.report_running = self.pool.submit(self._report, self.org)
+
+    def _report(self, org: Org) -> bool:
+        from integrations.org.report import send_if_due
+        from integrations.org.roster import load_roster
+
+        try:
+            return send_if_due(org, load_roster(org), clock.now())
+        except (CoachdError, OSError) as e:
+            text = describe_os_error(e) if isinstance(e, OSError) else str(e)
+            log.error("org report not sent: %s", text)
+        except Exception:  # the report must never stop the managers' ticks
+            log.exception("org report not sent")
+        return False
+
+    def report_idle(self) -> bool:
+        """No weekly report is being gathered or sent right now."""
+        return self.report_running is None or self.report_running.done()
+
     # --- ticks ------------------------------------------------------------------------------
 
     def _renderer(self, loaded: OrgLoadedConfig) -> Renderer:
@@ -239,4 +277,5 @@ class OrgRunner:
                 slot.running = None
                 if slot.removed:
                     self.slots.pop(slot.entry.email, None)
+        self.wake.set()
         return ok

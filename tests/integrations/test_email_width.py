@@ -44,3 +44,22 @@ def test_the_demos_emails_fit_360_px(demo: Path, pinned_now: datetime) -> None:
     results = measure(emails, WIDTHS)
     too_wide = [r for r in results if int(str(r["width"])) > int(str(r["viewport"]))]
     assert not too_wide, too_wide
+
+
+@pytest.mark.skipif(chromium() is None, reason="chromium is not installed (make test installs it)")
+def test_the_demo_orgs_report_fits_360_px(tmp_path: Path, pinned_now: datetime) -> None:
+    """The VP roll-up of `coachd init --demo --org` (three managers, two regions)."""
+    from daemon import main
+    from integrations import clock
+    from integrations.org.config import load_org
+    from integrations.org.report import render
+    from integrations.org.roster import load_roster
+
+    assert main(["init", str(tmp_path / "org"), "--demo", "--org"]) == 0
+    clock.reset()
+    org = load_org(tmp_path / "org" / "org.yaml")
+    html = render(org, load_roster(org), pinned_now).html
+    assert "Central" in html and "Europe" in html
+    results = measure([("org_report", html)], WIDTHS)
+    too_wide = [r for r in results if int(str(r["width"])) > int(str(r["viewport"]))]
+    assert len(results) == len(WIDTHS) and not too_wide, too_wide

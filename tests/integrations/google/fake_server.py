@@ -310,9 +310,12 @@ class FakeGoogle:
     `freebusy_errors`, which maps a calendar id to an error reason).
     """
 
-    def __init__(self, owner: str = "manager@example.com", *, page_size: int = 250) -> None:
+    def __init__(
+        self, owner: str = "manager@example.com", *, page_size: int = 250, latency: float = 0.0
+    ) -> None:
         self.owner = owner
         self.page_size = page_size  # the server's own page cap, to force pagination in tests
+        self.latency = latency  # seconds added to every HTTP answer (a batch waits once)
         self.requests: list[Request] = []
         self.violations: list[str] = []
         self.sent_mail: list[EmailMessage] = []
@@ -843,6 +846,7 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
         status, hdrs, body, sleep = self.server_fake.handle(self.command, self.path, headers, raw)
+        sleep += self.server_fake.latency
         if sleep:
             time.sleep(sleep)
         try:
