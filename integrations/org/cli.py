@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
@@ -18,9 +19,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of `coachd org`."""
     p.add_argument(
         "action",
-        choices=["check", "plan", "status", "run"],
+        choices=["check", "plan", "status", "run", "scheduler", "worker"],
         help="check: validate org.yaml and every manager's file; plan: each manager's dry "
-        "run; status: each manager's last tick; run: serve every manager until SIGTERM",
+        "run; status: each manager's last tick; run: serve every manager until SIGTERM; "
+        "scheduler/worker: the same past one machine, on RQ and Redis (see the README)",
     )
     p.add_argument("--org", default="org.yaml", help="path to org.yaml (default ./org.yaml)")
     p.add_argument(
@@ -29,17 +31,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="check/plan/status as if it were this instant (UTC unless an offset is given)",
     )
     p.add_argument("--json", action="store_true", help="status as JSON")
+    p.add_argument(
+        "--redis",
+        default=os.environ.get("COACHD_REDIS_URL", "redis://localhost:6379/0"),
+        help="scheduler/worker: the Redis URL (default $COACHD_REDIS_URL or "
+        "redis://localhost:6379/0)",
+    )
+    p.add_argument("--queue", default="coachd", help="scheduler/worker: the RQ queue name")
+    p.add_argument(
+        "--lease-ttl",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="scheduler: how long a killed worker's manager stays leased (default 60)",
+    )
+    p.add_argument("--burst", action="store_true", help="worker: exit once the queue is empty")
 
 
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     """Dispatch one `coachd org` action; exit 1 when a manager's file is broken."""
     if args.at:
-        if args.action == "run":
-            raise UserError("coachd org run always runs on the real clock; --at is for the rest")
+        if args.action in ("run", "scheduler", "worker"):
+            raise UserError(
+                f"coachd org {args.action} always runs on the real clock; --at is for the rest"
+            )
         try:
             clock.travel_to(clock.parse_at(args.at, UTC))
         except ValueError as e:
             raise UserError(str(e)) from None
+    if args.action in ("scheduler", "worker"):
+        return _engine(args)
     org = load_org(Path(args.org))
     if args.action == "run":
         from integrations.org.runner import OrgRunner
@@ -48,6 +69,25 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     roster = load_roster(org)
     actions = {"check": _check, "plan": _plan, "status": _status}
     return actions[args.action](org, roster, out, args)
+
+
+def _engine(args: argparse.Namespace) -> int:
+    """`org scheduler` / `org worker` (RQ on Redis; the `engine` extra)."""
+    try:
+        from redis import Redis
+    except ImportError:
+        raise UserError(
+            f"coachd org {args.action} needs RQ and Redis: pip install 'coachd[engine]'"
+        ) from None
+    redis = Redis.from_url(args.redis)
+    if args.action == "worker":
+        from integrations.org.engine.worker import run_worker
+
+        return run_worker(redis, args.queue, burst=args.burst)
+    from integrations.org.engine.scheduler import Scheduler
+
+    ttl = int(args.lease_ttl * 1000)
+    return Scheduler(redis, Path(args.org), queue=args.queue, lease_ttl_ms=ttl).run()
 
 
 def _check(org: Org, roster: list[Entry], out: Callable[[str], None], _: argparse.Namespace) -> int:
