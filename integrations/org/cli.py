@@ -8,11 +8,14 @@ import os
 from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from integrations import clock
 from integrations.errors import UserError
-from integrations.org.config import Org, OrgLoadedConfig, load_org, problem_files
-from integrations.org.roster import Entry, load_roster
+
+if TYPE_CHECKING:  # `coachd --help` builds this parser: the config models load on use only
+    from integrations.org.config import Org, OrgLoadedConfig
+    from integrations.org.roster import Entry
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -61,6 +64,9 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
             raise UserError(str(e)) from None
     if args.action in ("scheduler", "worker"):
         return _engine(args)
+    from integrations.org.config import load_org
+    from integrations.org.roster import load_roster
+
     org = load_org(Path(args.org))
     if args.action == "run":
         from integrations.org.runner import OrgRunner
@@ -92,6 +98,7 @@ def _engine(args: argparse.Namespace) -> int:
 
 def _check(org: Org, roster: list[Entry], out: Callable[[str], None], _: argparse.Namespace) -> int:
     from integrations.config_file import check_files
+    from integrations.org.config import problem_files
 
     bad = problem_files(org)
     for line in bad:
