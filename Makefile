@@ -31,14 +31,16 @@ test-instants: $(STAMP)
 
 # The outside programs the tests start, from Debian when we are root with apt: headless
 # Chromium measures the emails' rendered width, Dovecot serves IMAP on loopback for the
-# inbox. Without them those tests skip (and say so).
+# inbox, redis-server is the broker of org mode's RQ workers. Without them those tests skip
+# (and say so).
 test-deps:
-	@command -v chromium >/dev/null 2>&1 && [ -x /usr/sbin/dovecot ] || { [ "$$(id -u)" = 0 ] \
+	@command -v chromium >/dev/null 2>&1 && [ -x /usr/sbin/dovecot ] \
+	  && command -v redis-server >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] \
 	  && command -v apt-get >/dev/null 2>&1 && apt-get update -qq \
 	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
 	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	     dovecot-imapd >/dev/null; } \
-	  || echo "note: chromium or dovecot is not installed; the tests that need them will skip"
+	     dovecot-imapd redis-server >/dev/null; } \
+	  || echo "note: chromium, dovecot or redis-server is not installed; the tests that need them will skip"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

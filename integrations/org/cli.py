@@ -20,12 +20,16 @@ if TYPE_CHECKING:  # `coachd --help` builds this parser: it must not import pyda
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     """Dispatch one `coachd org` action; exit 1 when a manager's file is broken."""
     if args.at:
-        if args.action == "run":
-            raise UserError("coachd org run always runs on the real clock; --at is for the rest")
+        if args.action in ("run", "scheduler", "worker"):
+            raise UserError(
+                f"coachd org {args.action} always runs on the real clock; --at is for the rest"
+            )
         try:
             clock.travel_to(clock.parse_at(args.at, UTC))
         except ValueError as e:
             raise UserError(str(e)) from None
+    if args.action in ("scheduler", "worker"):
+        return _engine(args)
     from integrations.org.config import load_org
     from integrations.org.roster import load_roster
 
@@ -37,6 +41,25 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     roster = load_roster(org)
     actions = {"check": _check, "plan": _plan, "status": _status, "report": _report}
     return actions[args.action](org, roster, out, args)
+
+
+def _engine(args: argparse.Namespace) -> int:
+    """`org scheduler` / `org worker` (RQ on Redis; the `engine` extra)."""
+    try:
+        from redis import Redis
+    except ImportError:
+        raise UserError(
+            f"coachd org {args.action} needs RQ and Redis: pip install 'coachd[engine]'"
+        ) from None
+    redis = Redis.from_url(args.redis)
+    if args.action == "worker":
+        from integrations.org.engine.worker import run_worker
+
+        return run_worker(redis, args.queue, burst=args.burst)
+    from integrations.org.engine.scheduler import Scheduler
+
+    ttl = int(args.lease_ttl * 1000)
+    return Scheduler(redis, Path(args.org), queue=args.queue, lease_ttl_ms=ttl).run()
 
 
 def _check(org: Org, roster: list[Entry], out: Callable[[str], None], _: argparse.Namespace) -> int:

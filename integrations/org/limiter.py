@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from integrations.calendar.base import (
     BusyRead,
@@ -21,6 +21,12 @@ from integrations.calendar.base import (
     WriteOutcome,
 )
 from planner.timeutil import Interval
+
+
+class Bucket(Protocol):
+    """What a rate limiter offers: `take(n)` blocks until `n` tokens are taken."""
+
+    def take(self, n: int = 1) -> float: ...
 
 
 class TokenBucket:
@@ -67,7 +73,7 @@ class TokenBucket:
 class RateLimitedCalendar:
     """A Calendar whose every backend call first takes tokens from the shared bucket."""
 
-    def __init__(self, inner: Calendar, bucket: TokenBucket) -> None:
+    def __init__(self, inner: Calendar, bucket: Bucket) -> None:
         self.inner = inner
         self.bucket = bucket
 

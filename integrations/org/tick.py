@@ -13,7 +13,7 @@ from integrations.app import open_calendar, open_mailer, state_path
 from integrations.config_alert import send_config_error
 from integrations.config_file import LoadedConfig
 from integrations.mail.render import Renderer
-from integrations.org.limiter import RateLimitedCalendar, TokenBucket
+from integrations.org.limiter import Bucket, RateLimitedCalendar
 from integrations.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 def tick_manager(
     loaded: LoadedConfig,
     *,
-    bucket: TokenBucket | None = None,
+    bucket: Bucket | None = None,
     renderer: Renderer | None = None,
     stop_requested: Callable[[], bool] = lambda: False,
 ) -> bool:
