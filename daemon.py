@@ -336,6 +336,7 @@ class _PreviewKinds(Sequence[str]):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """coachd's command line: the global options, then every subcommand in help order."""
     parser = argparse.ArgumentParser(
         prog="coachd", description="Guards a sales manager's calendar for coaching."
     )
@@ -348,43 +349,70 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=_VersionAction, help="show coachd's version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_setup_commands(sub)
+    _add_tick_commands(sub)
+    _add_email_commands(sub)
+    _add_report_commands(sub)
+    return parser
 
-    def add(name: str, fn: Callable[[argparse.Namespace], int], help_: str) -> Any:
-        p = sub.add_parser(name, help=help_, description=help_)
-        p.add_argument("--config", default="config.yaml", help="path to config.yaml")
-        p.set_defaults(fn=fn, at=None)
-        return p
 
-    def at(p: Any, what: str) -> None:
-        p.add_argument(
-            "--at",
-            metavar="ISO-TIME",
-            help=f"{what} as if it were this instant, e.g. 2027-01-11T07:00 (the manager's "
-            "zone unless an offset is given)",
-        )
+def _add(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    fn: Callable[[argparse.Namespace], int],
+    help_: str,
+) -> Any:
+    """A subcommand running `fn`, with `--config` (and `at` defaulting to None)."""
+    p = sub.add_parser(name, help=help_, description=help_)
+    p.add_argument("--config", default="config.yaml", help="path to config.yaml")
+    p.set_defaults(fn=fn, at=None)
+    return p
 
-    p = add("init", cmd_init, "write a commented config.yaml (--demo: a demo team and calendar)")
+
+def _at(p: Any, what: str) -> None:
+    """Give a subcommand `--at ISO-TIME`: do `what` as if it were that instant."""
+    p.add_argument(
+        "--at",
+        metavar="ISO-TIME",
+        help=f"{what} as if it were this instant, e.g. 2027-01-11T07:00 (the manager's "
+        "zone unless an offset is given)",
+    )
+
+
+def _add_setup_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`init` and `check`."""
+    p = _add(
+        sub, "init", cmd_init, "write a commented config.yaml (--demo: a demo team and calendar)"
+    )
     from integrations.cli.init import add_arguments as init_arguments
 
     init_arguments(p)
-    at(p, "build the demo's weeks")
-    add("check", cmd_check, "validate config.yaml and the templates")
-    p = add("plan", cmd_plan, "dry run: the actions one tick would take, with reasons")
+    _at(p, "build the demo's weeks")
+    _add(sub, "check", cmd_check, "validate config.yaml and the templates")
+
+
+def _add_tick_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`plan`, `once`, `run`, `status` and `auth`: planning, acting and its access."""
+    p = _add(sub, "plan", cmd_plan, "dry run: the actions one tick would take, with reasons")
     p.add_argument("--json", action="store_true", help="the actions as JSON, with reasons")
     p.add_argument("--force", action="store_true", help="plan even if a safety brake is pulled")
-    at(p, "plan")
-    p = add("once", cmd_once, "one tick: read, plan, act, send what is due; then exit")
+    _at(p, "plan")
+    p = _add(sub, "once", cmd_once, "one tick: read, plan, act, send what is due; then exit")
     p.add_argument("--force", action="store_true", help="act even if a safety brake is pulled")
-    at(p, "run one tick (it writes state and sends what is due)")
-    p = add("run", cmd_run, "the daemon: ticks and scheduled emails until SIGTERM")
+    _at(p, "run one tick (it writes state and sends what is due)")
+    p = _add(sub, "run", cmd_run, "the daemon: ticks and scheduled emails until SIGTERM")
     p.add_argument("--at", help=argparse.SUPPRESS)
-    p = add("status", cmd_status, "last tick, next jobs, counts this week, last error")
+    p = _add(sub, "status", cmd_status, "last tick, next jobs, counts this week, last error")
     p.add_argument("--json", action="store_true", help="typed JSON: numbers, booleans, ISO times")
-    at(p, "report")
-    p = add("auth", cmd_auth, "authorize Google or Microsoft 365 access for the manager")
+    _at(p, "report")
+    p = _add(sub, "auth", cmd_auth, "authorize Google or Microsoft 365 access for the manager")
     p.add_argument("provider", choices=["google", "microsoft"], help="the service to authorize")
     p.add_argument("--port", type=int, default=8765, help="local port for the OAuth redirect")
-    p = add("preview", cmd_preview, "render an email without sending it")
+
+
+def _add_email_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`preview` (render an email) and `case` (a rep's coaching case as a document)."""
+    p = _add(sub, "preview", cmd_preview, "render an email without sending it")
     p.add_argument(
         "kind",
         choices=_PreviewKinds(),
@@ -393,17 +421,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--rep", help="the rep (email) for an agenda or a case report")
     p.add_argument("--out", help="write the HTML part to this file")
-    at(p, "render")
-    p = add("case", cmd_case, "a rep's coaching case as one HTML document (case report REP)")
+    _at(p, "render")
+    p = _add(sub, "case", cmd_case, "a rep's coaching case as one HTML document (case report REP)")
     p.add_argument("action", choices=["report"], help="what to do with the case")
     p.add_argument("rep", help="the rep's email address")
     p.add_argument("--out", help="the HTML file to write (default case-report-REP.html)")
     p.add_argument("--text", action="store_true", help="also write the plain-text version")
-    at(p, "report")
-    p = add("explain", cmd_explain, "why triage decides what it does for one meeting")
+    _at(p, "report")
+
+
+def _add_report_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`explain`, `audit`, `kpis` and `org`: reports on one manager, then org mode."""
+    p = _add(sub, "explain", cmd_explain, "why triage decides what it does for one meeting")
     p.add_argument("event", help="the event's id or UID, or part of its title")
-    at(p, "explain")
-    p = add("audit", cmd_audit, "where the manager's hours went, against the targets")
+    _at(p, "explain")
+    p = _add(sub, "audit", cmd_audit, "where the manager's hours went, against the targets")
     p.add_argument("--weeks", type=int, default=4, help="how many weeks to show (default 4)")
     p.add_argument(
         "--week",
@@ -412,16 +444,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="end with the last complete week (default) or the running one",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    at(p, "report")
-    p = add("kpis", cmd_kpis, "the merged KPI figures of a week, each with its source")
+    _at(p, "report")
+    p = _add(sub, "kpis", cmd_kpis, "the merged KPI figures of a week, each with its source")
     p.add_argument("--week", help="ISO week (2026-W47) or a date in it; default: last week")
     p.add_argument("--json", action="store_true", help="the figures and sources as JSON")
-    at(p, "report")
-    p = add("org", cmd_org, "org mode: every manager of org.yaml (check, plan, status, run)")
+    _at(p, "report")
+    p = _add(sub, "org", cmd_org, "org mode: every manager of org.yaml (check, plan, status, run)")
     from integrations.org.arguments import add_arguments as org_arguments
 
     org_arguments(p)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

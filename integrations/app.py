@@ -314,6 +314,56 @@ def needs_rep_busy(actions: list[Action]) -> bool:
     return any(isinstance(a, Book | Move) for a in actions)
 
 
+def _inbox_first(
+    loaded: LoadedConfig,
+    cal: Calendar,
+    store: StateStore,
+    now: datetime,
+    dry_run: bool,
+    warnings: list[str],
+) -> Inbox | None:
+    """The tick's inbox (read at most once), with the reps' calendar answers already recorded.
+
+    Read once per tick whenever an inbox is configured (not in a dry run); reps' calendar
+    answers are recorded before the calendar is read, so this tick's plan sees them. What
+    reading it warns goes to `warnings`.
+    """
+    inbox = open_inbox(loaded)
+    if inbox is not None and not dry_run:
+        policy = loaded.policy
+        inbox = ReadOnce(inbox)
+        listing = read_inbox(inbox, now - policy.inbox.lookback, warnings)
+        record_replies(listing.messages, cal, policy.manager.email, store, now)
+    return inbox
+
+
+def _plan_with_busy(
+    policy: Policy, cal: Calendar, read: SnapshotRead, now: datetime, kv: SyncTokens, force: bool
+) -> tuple[SnapshotRead, list[Action]]:
+    """Plan with the reps' cached busy times, reading them fresh only when needed.
+
+    With no usable cache they are read first; with a cache, only a plan that books or
+    moves reads them again (and plans again), so a quiet tick makes no free/busy request.
+    The cache lives at most busy_cache.MAX_AGE: past that they are read again, so a rep's
+    new meeting on a booked one-on-one is seen (and the block moved) within that time even
+    on a quiet calendar.
+    """
+    reps = [r.email for r in policy.team]
+    cached = busy_cache.load(kv, reps, now)
+    fresh = False
+    if cached is not None:
+        read.snapshot = replace(
+            read.snapshot, rep_busy=cached, rep_busy_shows_invites=busy_cache.shows_invites(kv)
+        )
+    elif reps:
+        read, fresh = _fresh_busy(policy, cal, read, now, kv), True
+    actions = plan(policy, read.snapshot, now, force=force)
+    if reps and not fresh and needs_rep_busy(actions):
+        read = _fresh_busy(policy, cal, read, now, kv)
+        actions = plan(policy, read.snapshot, now, force=force)
+    return read, actions
+
+
 def _fresh_busy(
     policy: Policy, cal: Calendar, read: SnapshotRead, now: datetime, kv: KeyValue
 ) -> SnapshotRead:
@@ -358,33 +408,11 @@ def run_tick(
     start_budget = getattr(cal, "start_budget", None)
     if callable(start_budget):
         start_budget()  # the local backend's per-tick reading budget
-    # Planned first with the reps' cached busy times; only a plan that books or moves needs
-    # them fresh, so a quiet tick makes no free/busy request. The cache lives at most
-    # busy_cache.MAX_AGE: past that they are read again, so a rep's new meeting on a booked
-    # one-on-one is seen (and the block moved) within that time even on a quiet calendar.
-    inbox = open_inbox(loaded)
     inbox_warnings: list[str] = []
-    if inbox is not None and not dry_run:
-        # Read once per tick whenever an inbox is configured; reps' calendar answers are
-        # recorded before the calendar is read, so this tick's plan sees them.
-        inbox = ReadOnce(inbox)
-        listing = read_inbox(inbox, now - policy.inbox.lookback, inbox_warnings)
-        record_replies(listing.messages, cal, policy.manager.email, store, now)
+    inbox = _inbox_first(loaded, cal, store, now, dry_run, inbox_warnings)
     read = read_current(loaded, store, now, cal, inbox, with_busy=False, kv=kv, migrate=not dry_run)
     read.warnings[:0] = inbox_warnings
-    reps = [r.email for r in policy.team]
-    cached = busy_cache.load(kv, reps, now)
-    fresh = False
-    if cached is not None:
-        read.snapshot = replace(
-            read.snapshot, rep_busy=cached, rep_busy_shows_invites=busy_cache.shows_invites(kv)
-        )
-    elif reps:
-        read, fresh = _fresh_busy(policy, cal, read, now, kv), True
-    actions = plan(policy, read.snapshot, now, force=force)
-    if reps and not fresh and needs_rep_busy(actions):
-        read = _fresh_busy(policy, cal, read, now, kv)
-        actions = plan(policy, read.snapshot, now, force=force)
+    read, actions = _plan_with_busy(policy, cal, read, now, kv, force)
     result = TickResult(snapshot=read.snapshot, actions=actions, warnings=read.warnings)
     if dry_run:
         return result

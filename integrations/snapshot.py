@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from integrations import skipped
 from integrations.calendar.base import Calendar
@@ -67,14 +68,7 @@ def read_snapshot(
     warnings: list[str] = []
     read_errors: dict[str, str] = {}
 
-    events: list[Event] = []
-    try:
-        cal = calendar.read(manager, window)
-        events = cal.events
-        warnings.extend(cal.warnings)
-    except CoachdError as e:
-        read_errors[manager] = str(e)
-        log.error("cannot read the manager's calendar: %s", e)
+    events = _manager_events(calendar, manager, window, warnings, read_errors)
 
     reps = [r.email for r in policy.team]
     k = read_all(kpis, store if kv is None else kv, now)
@@ -104,13 +98,35 @@ def read_snapshot(
         last_event_count=last_count if isinstance(last_count, int) else None,
         replies=replies,
         record_mail=record_mail,
-        digest_numbers={
-            k: {n: (str(v[0]), str(v[1])) for n, v in m.items()} for k, m in numbers.items()
-        },
+        digest_numbers=_digest_numbers(numbers),
         skipped=_skipped(store),
     )
     read = SnapshotRead(snapshot=snapshot, warnings=warnings)
     return add_rep_busy(policy, calendar, read, now) if with_busy else read
+
+
+def _manager_events(
+    calendar: Calendar,
+    manager: str,
+    window: Interval,
+    warnings: list[str],
+    read_errors: dict[str, str],
+) -> list[Event]:
+    """The manager's events in `window` (its warnings added to `warnings`); when the calendar
+    cannot be read, none, with the error in `read_errors[manager]` and logged."""
+    try:
+        cal = calendar.read(manager, window)
+    except CoachdError as e:
+        read_errors[manager] = str(e)
+        log.error("cannot read the manager's calendar: %s", e)
+        return []
+    warnings.extend(cal.warnings)
+    return cal.events
+
+
+def _digest_numbers(numbers: dict[str, Any]) -> dict[str, dict[str, tuple[str, str]]]:
+    """The stored digest numbers (digest key -> number -> pair) with every pair as strings."""
+    return {k: {n: (str(v[0]), str(v[1])) for n, v in m.items()} for k, m in numbers.items()}
 
 
 def add_rep_busy(

@@ -51,6 +51,18 @@ def format_table(weeks: Sequence[AuditWeek]) -> str:
     if not weeks:
         return "No weeks to audit."
     w = weeks[-1]
+    out = [f"Time audit {w.week_label} (week of {w.week_start:%d %b %Y}, {w.timezone})", ""]
+    out += _category_table(weeks)
+    out += _sinks_and_leftovers(w)
+    return "\n".join(out) + "\n"
+
+
+def _category_table(weeks: Sequence[AuditWeek]) -> list[str]:
+    """The aligned lines of the category table (header, categories, free, working, share).
+
+    The trend columns (hours per audited week) appear only when there is more than one week.
+    """
+    w = weeks[-1]
     targets = {t.category: t for t in w.targets}
     trend = [x.week_label for x in weeks] if len(weeks) > 1 else []
     header = ["Category", "Hours", "Share", "Target", "Status", *trend]
@@ -89,10 +101,12 @@ def format_table(weeks: Sequence[AuditWeek]) -> str:
         ]
     )
     right = frozenset({1, 2, *range(5, len(header))})
-    out = [f"Time audit {w.week_label} (week of {w.week_start:%d %b %Y}, {w.timezone})", ""]
-    out += _render(rows, right)
+    return _render(rows, right)
 
-    out += ["", "Top time sinks (non-coaching time by organizer):"]
+
+def _sinks_and_leftovers(w: AuditWeek) -> list[str]:
+    """The lines below the table: top time sinks, unclassified meetings, what was not counted."""
+    out = ["", "Top time sinks (non-coaching time by organizer):"]
     out += [
         f"  {i}. {s.organizer}: {fmt_hours(s.duration)} in {s.events} meeting"
         f"{'' if s.events == 1 else 's'} ({CATEGORY_LABELS[s.main_category]})"
@@ -114,7 +128,7 @@ def format_table(weeks: Sequence[AuditWeek]) -> str:
         + (f"; skipped events: {skipped}" if skipped else "")
         + ".",
     ]
-    return "\n".join(out) + "\n"
+    return out
 
 
 def week_json(w: AuditWeek) -> dict[str, Any]:

@@ -72,12 +72,7 @@ def plan_coaching(policy: Policy, snapshot: Snapshot, now: datetime) -> Coaching
     reconciled: list[CoachingAction] = [r for r in adopt(ex, tz) if r.key not in gone]
     reconciled += cancels
 
-    today, last = local_day(now, tz), local_day(hz.end, tz)
-    mine_off = day_spans(holidays_between(policy.manager.holidays, today, last), tz)
-    reps_off = {
-        r.email: day_spans(holidays_between(region_of(policy, r.email), today, last), tz)
-        for r in policy.team
-    }
+    mine_off, reps_off = _holidays_off(policy, now, hz.end)
     board = _board(policy, snapshot, mine_off, reps_off)
     ctx = Ctx(
         policy=policy,
@@ -95,12 +90,7 @@ def plan_coaching(policy: Policy, snapshot: Snapshot, now: datetime) -> Coaching
 
     reconciled += stale
     reconciled += resolve(ctx, troubles)
-    plan_sales_meetings(ctx)
-    plan_huddles(ctx)
-    plan_ride_alongs(ctx, sales_meeting_days(ctx, plan.blocks))
-    rebooked = plan_one_on_ones(ctx, _weeks_below(policy, snapshot, now))
-    plan_checkpoints(ctx, snapshot.records)
-    plan_call_reviews(ctx)
+    rebooked = _plan_kinds(ctx, snapshot, now)
 
     for rec in deleted_by_someone(ex):
         if rec.key not in rebooked and rec.key not in gone:
@@ -118,6 +108,32 @@ def plan_coaching(policy: Policy, snapshot: Snapshot, now: datetime) -> Coaching
         len(plan.skipped),
     )
     return plan
+
+
+def _holidays_off(
+    policy: Policy, now: datetime, end: datetime
+) -> tuple[list[Interval], dict[str, list[Interval]]]:
+    """(the manager's public holidays, each rep's) from today to `end`, as whole local days."""
+    tz = policy.manager.tz
+    today, last = local_day(now, tz), local_day(end, tz)
+    mine_off = day_spans(holidays_between(policy.manager.holidays, today, last), tz)
+    reps_off = {
+        r.email: day_spans(holidays_between(region_of(policy, r.email), today, last), tz)
+        for r in policy.team
+    }
+    return mine_off, reps_off
+
+
+def _plan_kinds(ctx: Ctx, snapshot: Snapshot, now: datetime) -> set[str]:
+    """Plan each kind onto the board in priority order: sales meetings, huddles,
+    ride-alongs, one-on-ones, checkpoints, call reviews; the keys rebooked after deletion."""
+    plan_sales_meetings(ctx)
+    plan_huddles(ctx)
+    plan_ride_alongs(ctx, sales_meeting_days(ctx, ctx.plan.blocks))
+    rebooked = plan_one_on_ones(ctx, _weeks_below(ctx.policy, snapshot, now))
+    plan_checkpoints(ctx, snapshot.records)
+    plan_call_reviews(ctx)
+    return rebooked
 
 
 def _disabled_kinds(policy: Policy) -> set[str]:

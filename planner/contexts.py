@@ -36,7 +36,7 @@ from planner.context_parts import (
     stale_sources,
     weeks_text,
 )
-from planner.kpi import stale_kpis, standings
+from planner.kpi import Standing, stale_kpis, standings
 from planner.model import Decision, Snapshot
 from planner.policy import Policy
 from planner.record import Case, Item
@@ -208,10 +208,64 @@ def summary_context(
     up_to = last_complete_week(day)
     all_st = standings(policy, snapshot.kpis, up_to, stale=stale_kpis(policy, snapshot.kpi_sources))
     std = policy.coaching.standards
-    rows: list[dict[str, Any]] = []
-    below: list[dict[str, Any]] = []
-    coach_up: list[dict[str, Any]] = []
-    coach_out: list[dict[str, Any]] = []
+    rows, below, coach_up, coach_out = _team_standing(policy, all_st, day)
+    sched_end = due + timedelta(days=7)
+    return {
+        "manager": person(policy.manager.name, policy.manager.email),
+        "week": iso_week(day),
+        "date": fmt_day(day),
+        "period": f"week of {fmt_day(up_to)}",
+        "kpis": _kpi_columns(policy),
+        "rows": rows,
+        "stale_sources": stale_sources(policy, snapshot, tz),
+        "below": below,
+        "coach_up": coach_up,
+        "coach_out": coach_out,
+        "thresholds": {
+            "coach_up_after": std.coach_up_after,
+            "coach_out_after": std.coach_out_after,
+        },
+        "schedule": schedule(policy, blocks, due, sched_end),
+        "schedule_range": (
+            f"{fmt_short_day(due.astimezone(tz).date())} – "
+            f"{fmt_short_day((sched_end - timedelta(days=1)).astimezone(tz).date())}"
+        ),
+        "audit": summary_audit(policy, snapshot, up_to),
+        "needs": [dict(n) for n in needs],
+    }
+
+
+def _kpi_columns(policy: Policy) -> list[dict[str, Any]]:
+    """The scorecard's KPI columns, in policy order, with formatted minimum and goal."""
+    return [
+        {
+            "id": k.id,
+            "name": k.name,
+            "unit": k.unit,
+            "minimum": fmt_value(k.minimum, k.unit),
+            "goal": fmt_value(k.goal, k.unit),
+            "higher_is_better": k.higher_is_better,
+        }
+        for k in policy.kpis
+    ]
+
+
+_Rows = list[dict[str, Any]]
+
+
+def _team_standing(
+    policy: Policy, all_st: Mapping[str, list[Standing]], day: date
+) -> tuple[_Rows, _Rows, _Rows, _Rows]:
+    """(scorecard rows, who is below, coach-up, coach-out) for the team, in team order.
+
+    `below` is sorted by longest streak first, then name; a rep goes to coach-out when
+    their worst streak reaches `coach_out_after`, else to coach-up at `coach_up_after`.
+    """
+    std = policy.coaching.standards
+    rows: _Rows = []
+    below: _Rows = []
+    coach_up: _Rows = []
+    coach_out: _Rows = []
     for rep in policy.team:
         cells = _rep_rows(policy, all_st.get(rep.email, []))
         worst = max((c["weeks_below"] for c in cells), default=0)
@@ -242,40 +296,7 @@ def summary_context(
         elif worst >= std.coach_up_after:
             coach_up.append(entry)
     below.sort(key=lambda b: (-b["weeks_below"], b["rep"]["name"]))
-    sched_end = due + timedelta(days=7)
-    return {
-        "manager": person(policy.manager.name, policy.manager.email),
-        "week": iso_week(day),
-        "date": fmt_day(day),
-        "period": f"week of {fmt_day(up_to)}",
-        "kpis": [
-            {
-                "id": k.id,
-                "name": k.name,
-                "unit": k.unit,
-                "minimum": fmt_value(k.minimum, k.unit),
-                "goal": fmt_value(k.goal, k.unit),
-                "higher_is_better": k.higher_is_better,
-            }
-            for k in policy.kpis
-        ],
-        "rows": rows,
-        "stale_sources": stale_sources(policy, snapshot, tz),
-        "below": below,
-        "coach_up": coach_up,
-        "coach_out": coach_out,
-        "thresholds": {
-            "coach_up_after": std.coach_up_after,
-            "coach_out_after": std.coach_out_after,
-        },
-        "schedule": schedule(policy, blocks, due, sched_end),
-        "schedule_range": (
-            f"{fmt_short_day(due.astimezone(tz).date())} – "
-            f"{fmt_short_day((sched_end - timedelta(days=1)).astimezone(tz).date())}"
-        ),
-        "audit": summary_audit(policy, snapshot, up_to),
-        "needs": [dict(n) for n in needs],
-    }
+    return rows, below, coach_up, coach_out
 
 
 AUDIT_WEEKS = 4

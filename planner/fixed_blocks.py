@@ -155,61 +155,77 @@ def plan_call_reviews(ctx: Ctx) -> None:
     if win is None:
         ctx.plan.skipped.append("Call review: its window lies outside the working hours")
         return
-    manager = ctx.policy.manager
     for monday in weeks_in_horizon(ctx):
-        week = iso_week(monday)
-        keys = [booking_key("call_review", None, f"{week}-{i}") for i in range(1, cfg.per_week + 1)]
-        end = monday + timedelta(weeks=1)
-        per_day: dict[date, int] = {}
-        for ev in ctx.existing.by_kind["call_review"]:
-            d = ev.start.astimezone(ctx.tz).date()
-            if monday <= d < end:
-                per_day[d] = per_day.get(d, 0) + 1
-        # Blocks there (wherever moved) and ones a person deleted both fill the week's quota.
-        have = sum(per_day.values()) + sum(
-            1 for k in keys if ctx.existing.state(k) in ("deleted", "known_deleted")
-        )
-        open_keys = [
-            (i, k) for i, k in enumerate(keys, 1) if ctx.existing.next_generation(k) is not None
-        ]
-        candidates = [
-            d
-            for d in days(max(monday, ctx.today), min(end, ctx.last_day + timedelta(days=1)))
-            if WEEKDAYS[d.weekday()] in cfg.days and WEEKDAYS[d.weekday()] in manager.working_days
-        ]
-        for i, key in open_keys:
-            if have >= cfg.per_week:
-                break
-            generation = ctx.existing.next_generation(key)
-            assert generation is not None
-            slot = _review_slot(ctx, candidates, win, per_day)
-            if slot is None:
-                if candidates and end <= ctx.last_day:
-                    ctx.plan.skipped.append(
-                        f"Call review {i} of {cfg.per_week} in {week}: no free "
-                        f"{dur(cfg.duration)} slot in {win[0]:%H:%M}-{win[1]:%H:%M} on "
-                        f"{', '.join(cfg.days)} within the daily coaching cap"
-                    )
-                continue
-            d = slot.start.astimezone(ctx.tz).date()
-            spread = "all review days already had one" if per_day.get(d) else "no other review"
-            ctx.book(
-                kind="call_review",
-                rep=None,
-                period=f"{week}-{i}",
-                generation=generation,
-                slot=slot,
-                title="Call review: listen to recorded calls",
-                description="Listen to recorded sales calls and note coaching points.",
-                attendees=(),
-                reason=(
-                    f"call review {i} of {cfg.per_week} in {week}: first free "
-                    f"{dur(cfg.duration)} slot on {fmt_when(slot.start, ctx.tz)} ({spread} "
-                    "that day), manager only"
-                ),
-            )
+        _plan_review_week(ctx, monday, win)
+
+
+def _plan_review_week(ctx: Ctx, monday: date, win: tuple[time, time]) -> None:
+    """Fill one ISO week's call-review quota: blocks already there (wherever moved) and ones
+    a person deleted count; each open key gets the first free slot, or a skipped note when
+    the week lies wholly in the horizon."""
+    cfg = ctx.policy.coaching.call_review
+    manager = ctx.policy.manager
+    week = iso_week(monday)
+    keys = [booking_key("call_review", None, f"{week}-{i}") for i in range(1, cfg.per_week + 1)]
+    end = monday + timedelta(weeks=1)
+    per_day: dict[date, int] = {}
+    for ev in ctx.existing.by_kind["call_review"]:
+        d = ev.start.astimezone(ctx.tz).date()
+        if monday <= d < end:
             per_day[d] = per_day.get(d, 0) + 1
-            have += 1
+    # Blocks there (wherever moved) and ones a person deleted both fill the week's quota.
+    have = sum(per_day.values()) + sum(
+        1 for k in keys if ctx.existing.state(k) in ("deleted", "known_deleted")
+    )
+    open_keys = [
+        (i, k) for i, k in enumerate(keys, 1) if ctx.existing.next_generation(k) is not None
+    ]
+    candidates = [
+        d
+        for d in days(max(monday, ctx.today), min(end, ctx.last_day + timedelta(days=1)))
+        if WEEKDAYS[d.weekday()] in cfg.days and WEEKDAYS[d.weekday()] in manager.working_days
+    ]
+    for i, key in open_keys:
+        if have >= cfg.per_week:
+            break
+        generation = ctx.existing.next_generation(key)
+        assert generation is not None
+        slot = _review_slot(ctx, candidates, win, per_day)
+        if slot is None:
+            if candidates and end <= ctx.last_day:
+                ctx.plan.skipped.append(
+                    f"Call review {i} of {cfg.per_week} in {week}: no free "
+                    f"{dur(cfg.duration)} slot in {win[0]:%H:%M}-{win[1]:%H:%M} on "
+                    f"{', '.join(cfg.days)} within the daily coaching cap"
+                )
+            continue
+        _book_review(ctx, slot, week, i, generation, per_day)
+        have += 1
+
+
+def _book_review(
+    ctx: Ctx, slot: Interval, week: str, i: int, generation: int, per_day: dict[date, int]
+) -> None:
+    """Book call review `i` of `week` at `slot` and count it in `per_day`."""
+    cfg = ctx.policy.coaching.call_review
+    d = slot.start.astimezone(ctx.tz).date()
+    spread = "all review days already had one" if per_day.get(d) else "no other review"
+    ctx.book(
+        kind="call_review",
+        rep=None,
+        period=f"{week}-{i}",
+        generation=generation,
+        slot=slot,
+        title="Call review: listen to recorded calls",
+        description="Listen to recorded sales calls and note coaching points.",
+        attendees=(),
+        reason=(
+            f"call review {i} of {cfg.per_week} in {week}: first free "
+            f"{dur(cfg.duration)} slot on {fmt_when(slot.start, ctx.tz)} ({spread} "
+            "that day), manager only"
+        ),
+    )
+    per_day[d] = per_day.get(d, 0) + 1
 
 
 def _review_slot(

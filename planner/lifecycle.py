@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from planner.actions import Cancel, Move
 from planner.blocks import Block, Ctx, fmt_when
@@ -165,78 +165,117 @@ def resolve(ctx: Ctx, troubles: list[Trouble]) -> list[Cancel | Move]:
         local_day(b.start, ctx.tz) for b in ctx.plan.blocks if b.kind == "one_on_one"
     )
     for t in troubles:
-        ev, rep = t.event, t.rep
-        tag = ev.tag
-        assert tag is not None
-        period = parse_period(tag.period) or period_of(local_day(ev.start, ctx.tz), 1)
-        if period.end <= ctx.today:
-            period = Period(period_of(ctx.today, 1).first, 1)
-        candidates = candidate_days(ctx, rep, period)
-        length = rep_duration(policy, rep)
-        avoid = ev.interval if t.declined else None
-        can = not t.declined or tag.generation + 1 <= MAX_REBOOKS
-        slot = find_slot(ctx, rep, candidates, win, per_day, avoid) if win and can else None
-        when = fmt_when(ev.start, ctx.tz)
-        if slot is not None and t.declined:
-            out.append(
-                Cancel(
-                    key=tag.key,
-                    event_id=ev.id,
-                    reason=f"{t.why} ({when}): removing it to rebook it in {tag.period}",
-                )
-            )
-            ctx.book(
-                kind="one_on_one",
-                rep=rep.email,
-                period=tag.period,
-                generation=tag.generation + 1,
-                slot=slot,
-                title=ev.title,
-                description=ev.description,
-                attendees=(rep.email,),
-                reason=(
-                    f"rebooking: {t.why} ({when}); the first time in {tag.period} where both "
-                    f"are free is {fmt_when(slot.start, ctx.tz)}"
-                ),
-            )
-            per_day[local_day(slot.start, ctx.tz)] += 1
-            continue
-        if slot is not None:
-            start, end = slot.start.astimezone(ctx.tz), slot.end.astimezone(ctx.tz)
-            out.append(
-                Move(
-                    key=tag.key,
-                    event_id=ev.id,
-                    start=start,
-                    end=end,
-                    reason=(
-                        f"{t.why} ({when}): moving it to {fmt_when(start, ctx.tz)}, the first "
-                        f"time in {tag.period} where both are free"
-                    ),
-                )
-            )
-            ctx.board.place(slot)
-            per_day[local_day(slot.start, ctx.tz)] += 1
-            ctx.plan.blocks.append(_block(ctx, ev, start, end))
-            continue
-        # nothing better: it stays, and the manager decides
-        ctx.board.place(ev.interval)
-        if t.declined:
-            ctx.claimed.append((rep.email, local_day(ev.start, ctx.tz)))
-            if tag.generation + 1 > MAX_REBOOKS:
-                why = f"{t.why}, after {tag.generation} rebookings in {tag.period}"
-            else:
-                why = f"{t.why}, and no other time in {tag.period} has both free"
-        else:
-            ctx.plan.blocks.append(_block(ctx, ev, ev.start, ev.end))
-            why = f"{t.why}, and no other time in {tag.period} has both free; it stays"
-        ctx.report(
-            f"1:1 with {rep.name} on {when}",
-            why,
-            options_for(ctx, rep.email, candidates, win, length, avoid) if win else (),
-            rep.email,
-        )
+        action = _resolve_one(ctx, t, win, per_day)
+        if action is not None:
+            out.append(action)
     return out
+
+
+def _resolve_one(
+    ctx: Ctx, t: Trouble, win: tuple[time, time] | None, per_day: Counter[date]
+) -> Cancel | Move | None:
+    """Rebook, move or keep one troubled one-on-one; the action to take, if any.
+
+    Looks for a slot in the block's period (rolled forward when it is over); a declined
+    block past MAX_REBOOKS gets none. Counts the new slot's day in `per_day`.
+    """
+    ev, rep = t.event, t.rep
+    tag = ev.tag
+    assert tag is not None
+    period = parse_period(tag.period) or period_of(local_day(ev.start, ctx.tz), 1)
+    if period.end <= ctx.today:
+        period = Period(period_of(ctx.today, 1).first, 1)
+    candidates = candidate_days(ctx, rep, period)
+    avoid = ev.interval if t.declined else None
+    can = not t.declined or tag.generation + 1 <= MAX_REBOOKS
+    slot = find_slot(ctx, rep, candidates, win, per_day, avoid) if win and can else None
+    when = fmt_when(ev.start, ctx.tz)
+    if slot is not None:
+        per_day[local_day(slot.start, ctx.tz)] += 1
+        if t.declined:
+            return _rebook(ctx, t, slot, when)
+        return _move(ctx, t, slot, when)
+    _keep(ctx, t, when, candidates, win, avoid)
+    return None
+
+
+def _rebook(ctx: Ctx, t: Trouble, slot: Interval, when: str) -> Cancel:
+    """Book a new generation of a declined one-on-one at `slot`; the Cancel of the old one."""
+    ev = t.event
+    tag = ev.tag
+    assert tag is not None
+    cancel = Cancel(
+        key=tag.key,
+        event_id=ev.id,
+        reason=f"{t.why} ({when}): removing it to rebook it in {tag.period}",
+    )
+    ctx.book(
+        kind="one_on_one",
+        rep=t.rep.email,
+        period=tag.period,
+        generation=tag.generation + 1,
+        slot=slot,
+        title=ev.title,
+        description=ev.description,
+        attendees=(t.rep.email,),
+        reason=(
+            f"rebooking: {t.why} ({when}); the first time in {tag.period} where both "
+            f"are free is {fmt_when(slot.start, ctx.tz)}"
+        ),
+    )
+    return cancel
+
+
+def _move(ctx: Ctx, t: Trouble, slot: Interval, when: str) -> Move:
+    """Place a troubled (not declined) one-on-one at `slot` on the board and plan; its Move."""
+    ev = t.event
+    tag = ev.tag
+    assert tag is not None
+    start, end = slot.start.astimezone(ctx.tz), slot.end.astimezone(ctx.tz)
+    move = Move(
+        key=tag.key,
+        event_id=ev.id,
+        start=start,
+        end=end,
+        reason=(
+            f"{t.why} ({when}): moving it to {fmt_when(start, ctx.tz)}, the first "
+            f"time in {tag.period} where both are free"
+        ),
+    )
+    ctx.board.place(slot)
+    ctx.plan.blocks.append(_block(ctx, ev, start, end))
+    return move
+
+
+def _keep(
+    ctx: Ctx,
+    t: Trouble,
+    when: str,
+    candidates: list[date],
+    win: tuple[time, time] | None,
+    avoid: Interval | None,
+) -> None:
+    """Nothing better: the block stays where it is, and the manager is told why, with options."""
+    ev, rep = t.event, t.rep
+    tag = ev.tag
+    assert tag is not None
+    ctx.board.place(ev.interval)
+    if t.declined:
+        ctx.claimed.append((rep.email, local_day(ev.start, ctx.tz)))
+        if tag.generation + 1 > MAX_REBOOKS:
+            why = f"{t.why}, after {tag.generation} rebookings in {tag.period}"
+        else:
+            why = f"{t.why}, and no other time in {tag.period} has both free"
+    else:
+        ctx.plan.blocks.append(_block(ctx, ev, ev.start, ev.end))
+        why = f"{t.why}, and no other time in {tag.period} has both free; it stays"
+    length = rep_duration(ctx.policy, rep)
+    ctx.report(
+        f"1:1 with {rep.name} on {when}",
+        why,
+        options_for(ctx, rep.email, candidates, win, length, avoid) if win else (),
+        rep.email,
+    )
 
 
 def _block(ctx: Ctx, ev: Event, start: datetime, end: datetime) -> Block:

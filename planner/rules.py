@@ -244,93 +244,126 @@ def _people(event: Event, ctx: MatchContext) -> list[str]:
 def _check(m: Match, event: Event, ctx: MatchContext) -> tuple[bool, list[str]]:
     """(True, every reason) when all conditions hold, else (False, [the first failure])."""
     why: list[str] = []
-    if m.title:
-        hit = word_hit(m.title, event.title)
-        if hit is None:
-            return False, [f"the title has none of {_quoted(m.title)}"]
-        why.append(f"the title {_kind(hit)} {hit!r}")
-    if m.title_regex is not None:
-        found = re.search(m.title_regex, event.title, re.IGNORECASE)
-        if found is None:
-            return False, [f"the title does not match title_regex {m.title_regex!r}"]
-        # The text that matched says more to a person than the (often long) pattern does.
-        why.append(f"the title text {found.group(0)!r} (title_regex)")
-    if m.description:
-        hit = word_hit(m.description, event.description)
-        if hit is None:
-            return False, [f"the description has none of {_quoted(m.description)}"]
-        why.append(f"the description {_kind(hit)} {hit!r}")
-    if m.organizer:
-        org = (event.organizer or "").lower()
-        entry = ctx.first_who(org, m.organizer) if org else None
-        if entry is None:
-            return False, [f"the organizer {org or '(none)'} is none of {_quoted(m.organizer)}"]
-        why.append(f"the organizer {org} ({entry!r})")
-    if m.guests is not None:
-        g = m.guests
-        among = [p for p in _people(event, ctx) if ctx.first_who(p, g.who) is not None]
-        n, who = len(among), " or ".join(g.who)
-        if n < g.at_least:
-            return False, [
-                f"{n} of the guests {'is' if n == 1 else 'are'} {who} "
-                f"(at least {g.at_least} needed)"
-            ]
-        if g.at_most is not None and n > g.at_most:
-            return False, [f"{n} of the guests are {who} (at most {g.at_most} allowed)"]
-        named = f": {', '.join(among[:3])}{', ...' if n > 3 else ''}" if among else ""
-        why.append(f"{n} {who} among the guests{named}")
-    if m.response:
-        said = _RESPONSE.get(event.self_status or "", "none")
-        if said not in m.response:
-            return False, [f"your response is {said}, not {' or '.join(m.response)}"]
-        why.append(f"your response {said}")
-    people = guests(event)
-    if m.min_attendees is not None:
-        if len(people) < m.min_attendees:
-            return False, [f"{len(people)} people invited (fewer than {m.min_attendees})"]
-        why.append(f"{len(people)} people invited (at least {m.min_attendees})")
-    if m.max_attendees is not None:
-        if len(people) > m.max_attendees:
-            return False, [f"{len(people)} people invited (more than {m.max_attendees})"]
-        why.append(f"{len(people)} people invited (at most {m.max_attendees})")
-    if m.internal_only is not None:
-        external = [p for p in people if not ctx.is_internal(p)]
-        if m.internal_only and external:
-            return False, [f"an external guest ({external[0]})"]
-        if not m.internal_only and not external:
-            return False, ["only internal guests"]
-        why.append(
-            "only internal guests" if m.internal_only else f"an external guest ({external[0]})"
-        )
-    if m.recurring is not None:
-        if event.recurring != m.recurring:
-            return False, ["a one-off meeting" if m.recurring else "a recurring meeting"]
-        why.append("a recurring meeting" if m.recurring else "a one-off meeting")
-    length = event.interval.duration  # elapsed time, right across DST
-    if m.min_duration is not None:
-        if length < m.min_duration:
-            return False, [
-                f"a length of {hours_text(length)} (shorter than {hours_text(m.min_duration)})"
-            ]
-        why.append(f"a length of {hours_text(length)} (at least {hours_text(m.min_duration)})")
-    if m.max_duration is not None:
-        if length > m.max_duration:
-            return False, [
-                f"a length of {hours_text(length)} (longer than {hours_text(m.max_duration)})"
-            ]
-        why.append(f"a length of {hours_text(length)} (at most {hours_text(m.max_duration)})")
-    if m.overlaps_coaching is not None:
-        overlaps = any_overlap(event.interval, list(ctx.coaching))
-        said = "an overlap with a coaching block" if overlaps else "no overlap with coaching"
-        if overlaps != m.overlaps_coaching:
-            return False, [said]
-        why.append(said)
+    for step in (_check_text, _check_guests, _check_people, _check_shape):
+        failure = step(m, event, ctx, why)
+        if failure is not None:
+            return False, [failure]
     if m.negate is not None:
         inner_ok, inner_why = _check(m.negate, event, ctx)
         if inner_ok:
             return False, [f"`not` failed: {' and '.join(inner_why) or 'its block matches'}"]
         why.append(f"not ({inner_why[0]})" if inner_why else "not")
     return True, why
+
+
+def _check_text(m: Match, event: Event, ctx: MatchContext, why: list[str]) -> str | None:
+    """Check title, title_regex, description and organizer, in that order.
+
+    Appends a reason to `why` for each condition that holds; returns the first
+    failure's phrase, or None when all of them hold.
+    """
+    if m.title:
+        hit = word_hit(m.title, event.title)
+        if hit is None:
+            return f"the title has none of {_quoted(m.title)}"
+        why.append(f"the title {_kind(hit)} {hit!r}")
+    if m.title_regex is not None:
+        found = re.search(m.title_regex, event.title, re.IGNORECASE)
+        if found is None:
+            return f"the title does not match title_regex {m.title_regex!r}"
+        # The text that matched says more to a person than the (often long) pattern does.
+        why.append(f"the title text {found.group(0)!r} (title_regex)")
+    if m.description:
+        hit = word_hit(m.description, event.description)
+        if hit is None:
+            return f"the description has none of {_quoted(m.description)}"
+        why.append(f"the description {_kind(hit)} {hit!r}")
+    if m.organizer:
+        org = (event.organizer or "").lower()
+        entry = ctx.first_who(org, m.organizer) if org else None
+        if entry is None:
+            return f"the organizer {org or '(none)'} is none of {_quoted(m.organizer)}"
+        why.append(f"the organizer {org} ({entry!r})")
+    return None
+
+
+def _check_guests(m: Match, event: Event, ctx: MatchContext, why: list[str]) -> str | None:
+    """Check the `guests` condition (how many guests are among its `who`).
+
+    Appends the reason to `why` when it holds; returns the failure's phrase, or None.
+    """
+    if m.guests is None:
+        return None
+    g = m.guests
+    among = [p for p in _people(event, ctx) if ctx.first_who(p, g.who) is not None]
+    n, who = len(among), " or ".join(g.who)
+    if n < g.at_least:
+        return f"{n} of the guests {'is' if n == 1 else 'are'} {who} (at least {g.at_least} needed)"
+    if g.at_most is not None and n > g.at_most:
+        return f"{n} of the guests are {who} (at most {g.at_most} allowed)"
+    named = f": {', '.join(among[:3])}{', ...' if n > 3 else ''}" if among else ""
+    why.append(f"{n} {who} among the guests{named}")
+    return None
+
+
+def _check_people(m: Match, event: Event, ctx: MatchContext, why: list[str]) -> str | None:
+    """Check response, min/max_attendees and internal_only, in that order.
+
+    Appends a reason to `why` for each condition that holds; returns the first
+    failure's phrase, or None when all of them hold.
+    """
+    if m.response:
+        said = _RESPONSE.get(event.self_status or "", "none")
+        if said not in m.response:
+            return f"your response is {said}, not {' or '.join(m.response)}"
+        why.append(f"your response {said}")
+    people = guests(event)
+    if m.min_attendees is not None:
+        if len(people) < m.min_attendees:
+            return f"{len(people)} people invited (fewer than {m.min_attendees})"
+        why.append(f"{len(people)} people invited (at least {m.min_attendees})")
+    if m.max_attendees is not None:
+        if len(people) > m.max_attendees:
+            return f"{len(people)} people invited (more than {m.max_attendees})"
+        why.append(f"{len(people)} people invited (at most {m.max_attendees})")
+    if m.internal_only is not None:
+        external = [p for p in people if not ctx.is_internal(p)]
+        if m.internal_only and external:
+            return f"an external guest ({external[0]})"
+        if not m.internal_only and not external:
+            return "only internal guests"
+        why.append(
+            "only internal guests" if m.internal_only else f"an external guest ({external[0]})"
+        )
+    return None
+
+
+def _check_shape(m: Match, event: Event, ctx: MatchContext, why: list[str]) -> str | None:
+    """Check recurring, min/max_duration and overlaps_coaching, in that order.
+
+    Appends a reason to `why` for each condition that holds; returns the first
+    failure's phrase, or None when all of them hold.
+    """
+    if m.recurring is not None:
+        if event.recurring != m.recurring:
+            return "a one-off meeting" if m.recurring else "a recurring meeting"
+        why.append("a recurring meeting" if m.recurring else "a one-off meeting")
+    length = event.interval.duration  # elapsed time, right across DST
+    if m.min_duration is not None:
+        if length < m.min_duration:
+            return f"a length of {hours_text(length)} (shorter than {hours_text(m.min_duration)})"
+        why.append(f"a length of {hours_text(length)} (at least {hours_text(m.min_duration)})")
+    if m.max_duration is not None:
+        if length > m.max_duration:
+            return f"a length of {hours_text(length)} (longer than {hours_text(m.max_duration)})"
+        why.append(f"a length of {hours_text(length)} (at most {hours_text(m.max_duration)})")
+    if m.overlaps_coaching is not None:
+        overlaps = any_overlap(event.interval, list(ctx.coaching))
+        said = "an overlap with a coaching block" if overlaps else "no overlap with coaching"
+        if overlaps != m.overlaps_coaching:
+            return said
+        why.append(said)
+    return None
 
 
 def first_match(rules: Sequence[Rule], event: Event, ctx: MatchContext) -> RuleMatch | None:

@@ -283,39 +283,11 @@ def _decide(
     category, _ = classify(policy, event, ctx)
     clash = _conflict(inv, ctx, policy)
     cap = _strictest_cap(protection(policy, event, ctx), matching_caps(rules, event, ctx))
-    action = found.rule.action if found is not None else None
-
-    # What the rules and budgets propose, before any cap.
-    proposed: str | None
-    excess = None
-    if action is None or (action == "keep" and found is not None and found.rule.budgeted):
-        excess = budgets.excess(inv, category)
-    if found is not None and action in ("decline", "delegate", "flag"):
-        proposed, by = action, found.rule.name
-        why = found.describe()
-    elif excess:
-        proposed, by = "flag", f"budget:{category}"
-        why = excess if found is None else f"{found.describe()} (action: keep); {excess}"
-    elif found is not None:
-        proposed, by, why = "keep", found.rule.name, found.describe()
-    else:
-        proposed, by, why = None, "", ""
+    proposed, by, why = _propose(inv, found, category, budgets)
 
     invited = not _organized_by_manager(event, ctx.manager_email)
     if cap is not None and cap[0] == "keep":
-        _, name, limit = cap
-        if clash and invited:
-            return _flag(inv, "conflict:coaching", f"{clash}; not declined: {limit}", cap=name)
-        if proposed in ("decline", "delegate", "flag"):
-            budget = by.startswith("budget:")
-            would = f"it would be flagged: {why}" if budget else f"{why} (action: {proposed})"
-            if name.startswith("protected:"):
-                said = f"protected: {limit}; {would}, but a protected meeting is never declined "
-                said += "or flagged"
-            else:
-                said = f"{limit}; {would}, but this rule keeps it"
-            return _keep(inv, by, said, cap=name)
-        return None  # a protected meeting nothing would act on passes silently
+        return _under_keep_cap(inv, cap, clash if invited else None, proposed, by, why)
 
     if proposed in ("decline", "delegate") and found is not None:
         if cap is not None:  # at most flag
@@ -333,6 +305,55 @@ def _decide(
     if proposed == "keep":
         return _keep(inv, by, why)
     return None
+
+
+def _propose(
+    inv: Invitation, found: RuleMatch | None, category: str, budgets: _Budgets
+) -> tuple[str | None, str, str]:
+    """(proposed action, by whom, why) from the rules and budgets, before any cap.
+
+    A deciding rule's decline/delegate/flag wins; else a budget the invitation would exceed
+    (when no rule matched, or a budgeted keep rule did) proposes a flag; else a keep rule
+    proposes keep; else nothing is proposed (None, "", "").
+    """
+    action = found.rule.action if found is not None else None
+    excess = None
+    if action is None or (action == "keep" and found is not None and found.rule.budgeted):
+        excess = budgets.excess(inv, category)
+    if found is not None and action in ("decline", "delegate", "flag"):
+        return action, found.rule.name, found.describe()
+    if excess:
+        why = excess if found is None else f"{found.describe()} (action: keep); {excess}"
+        return "flag", f"budget:{category}", why
+    if found is not None:
+        return "keep", found.rule.name, found.describe()
+    return None, "", ""
+
+
+def _under_keep_cap(
+    inv: Invitation,
+    cap: tuple[Level, str, str],
+    clash: str | None,
+    proposed: str | None,
+    by: str,
+    why: str,
+) -> Flag | Keep | None:
+    """The decision when the strictest cap is `keep`: a coaching clash on an invitation
+    (`clash` is None for the manager's own meetings) is flagged, a proposed action is turned
+    into a Keep saying what it would have been, and nothing proposed passes silently."""
+    _, name, limit = cap
+    if clash:
+        return _flag(inv, "conflict:coaching", f"{clash}; not declined: {limit}", cap=name)
+    if proposed in ("decline", "delegate", "flag"):
+        budget = by.startswith("budget:")
+        would = f"it would be flagged: {why}" if budget else f"{why} (action: {proposed})"
+        if name.startswith("protected:"):
+            said = f"protected: {limit}; {would}, but a protected meeting is never declined "
+            said += "or flagged"
+        else:
+            said = f"{limit}; {would}, but this rule keeps it"
+        return _keep(inv, by, said, cap=name)
+    return None  # a protected meeting nothing would act on passes silently
 
 
 def _with(reason: str, clash: str | None) -> str:

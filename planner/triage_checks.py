@@ -26,7 +26,6 @@ def protections(policy: Policy, event: Event, ctx: MatchContext) -> list[Protect
     """Every protection that applies to the event, in the documented order (see
     `PROTECTION_ORDER`), each with its level from `triage.protect`."""
     manager = ctx.manager_email
-    levels = policy.triage.protect
     if event.organizer is None:
         return [
             Protection(
@@ -36,6 +35,16 @@ def protections(policy: Policy, event: Event, ctx: MatchContext) -> list[Protect
     organizer = event.organizer.lower()
     if organizer == manager:
         return [Protection("protected:organizer-is-manager", "you organize this meeting")]
+    return [
+        *_answer_protections(policy, event),
+        *_organizer_protections(policy, organizer, ctx),
+        *_guest_protections(policy, event, ctx, organizer),
+    ]
+
+
+def _answer_protections(policy: Policy, event: Event) -> list[Protection]:
+    """Protections from the manager's own answer: already accepted, then tentative."""
+    levels = policy.triage.protect
     out: list[Protection] = []
     if event.self_status == "accepted":
         out.append(
@@ -43,9 +52,14 @@ def protections(policy: Policy, event: Event, ctx: MatchContext) -> list[Protect
         )
     if event.self_status == "tentative":
         out.append(Protection("protected:tentative", "you answered tentative", levels.tentative))
+    return out
+
+
+def _organizer_protections(policy: Policy, organizer: str, ctx: MatchContext) -> list[Protection]:
+    """Protections from who organizes it: the boss (else leadership), then never_decline."""
+    levels = policy.triage.protect
     boss = (policy.manager.boss or "").lower()
-    never = policy.triage.never_decline
-    people = guests(event)
+    out: list[Protection] = []
     if boss and organizer == boss:
         out.append(Protection("protected:boss", f"your boss {boss} organizes it", levels.boss))
     elif ctx.is_(organizer, "leadership"):
@@ -56,7 +70,7 @@ def protections(policy: Policy, event: Event, ctx: MatchContext) -> list[Protect
                 levels.leadership,
             )
         )
-    entry = _entry_for(organizer, never)
+    entry = _entry_for(organizer, policy.triage.never_decline)
     if entry is not None:
         out.append(
             Protection(
@@ -65,6 +79,19 @@ def protections(policy: Policy, event: Event, ctx: MatchContext) -> list[Protect
                 levels.never_decline,
             )
         )
+    return out
+
+
+def _guest_protections(
+    policy: Policy, event: Event, ctx: MatchContext, organizer: str
+) -> list[Protection]:
+    """Protections from the guests: the boss invited, the first never_decline guest (other
+    than the organizer), then a guest from a customer domain."""
+    levels = policy.triage.protect
+    boss = (policy.manager.boss or "").lower()
+    never = policy.triage.never_decline
+    people = guests(event)
+    out: list[Protection] = []
     if boss and organizer != boss and boss in people:
         out.append(Protection("protected:boss", f"your boss {boss} is invited", levels.boss))
     for who in people:
