@@ -117,7 +117,7 @@ class Spans:
         self.ends = [iv.end for iv in ivs]
 
     def hits(self, start: datetime, end: datetime) -> bool:
-        """Whether [start, end) overlaps a span (as `timeutil.any_overlap`)."""
+        """Whether a non-empty [start, end) overlaps a span (as `timeutil.any_overlap`)."""
         i = bisect.bisect_right(self.ends, start)
         return i < len(self.starts) and self.starts[i] < end
 
