@@ -46,6 +46,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## test-slow: the long campaigns (crash campaign of 200+ kills, long kill tests)
 test-slow: $(STAMP)

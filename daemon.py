@@ -16,8 +16,9 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from integrations import clock, error_slot
+from integrations import clock
 from integrations.errors import CoachdError, ConfigError, UserError, describe_os_error
+from integrations.tick import error_slot
 
 # Imported where used, not here: `coachd --help` must not pay for pydantic, Jinja, the
 # planner and the Google client (they were 90% of its start-up time).
@@ -52,8 +53,8 @@ def _out(text: str = "") -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from integrations.cli.init import run
-    from integrations.demo import TZ as DEMO_TZ
+    from integrations.commands.cli.init import run
+    from integrations.commands.demo import TZ as DEMO_TZ
 
     if args.at and not args.demo:
         raise UserError("--at goes with --demo: it sets the week the demo is built around")
@@ -62,10 +63,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from integrations.app import open_renderer
+    from integrations.commands.first_run import placeholder_errors
     from integrations.config_file import check_files, file_warnings, load_policy
-    from integrations.first_run import placeholder_errors
     from integrations.mail.render import check_templates
+    from integrations.tick.app import open_renderer
 
     loaded = load_policy(Path(args.config))
     for w in file_warnings(loaded):
@@ -108,8 +109,8 @@ def _load(args: argparse.Namespace) -> LoadedConfig:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from integrations.app import run_tick, state_path
-    from integrations.state import StateStore
+    from integrations.store.state import StateStore
+    from integrations.tick.app import run_tick, state_path
     from planner.actions import to_json
 
     loaded = _load(args)
@@ -124,7 +125,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    from integrations.cli.plan_output import format_plan, terminal_width, use_color
+    from integrations.commands.cli.plan_output import format_plan, terminal_width, use_color
 
     _out(
         format_plan(
@@ -139,19 +140,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_once(args: argparse.Namespace) -> int:
-    from integrations.app import remove_stale_temp_files, state_path
-    from integrations.state import StateStore
+    from integrations.store.state import StateStore
+    from integrations.tick.app import remove_stale_temp_files, state_path
 
     loaded = _load(args)
     now = clock.now()
     with StateStore.open(state_path(loaded), now=now) as store:
         remove_stale_temp_files(loaded)
         error_slot.reserve(store.path)
-        from integrations.run_loop import report_recovery, tick_and_record
+        from integrations.tick.run_loop import report_recovery, tick_and_record
 
         recovered = report_recovery(store)
         ok = tick_and_record(loaded, store, force=args.force)
-        from integrations.cli.once_output import once_line
+        from integrations.commands.cli.once_output import once_line
 
         _out(once_line(store.last_tick()))
     # A run that had to set an unreadable state aside must not look clean to cron/systemd.
@@ -159,11 +160,11 @@ def cmd_once(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from integrations.status import status_report
+    from integrations.commands.status import status_report
 
     loaded = _load(args)
     if args.json:
-        from integrations.status_json import status_json
+        from integrations.commands.status_json import status_json
 
         _out(json.dumps(status_json(loaded, clock.now()), indent=2))
         return 0
@@ -206,7 +207,7 @@ def _auth_microsoft(loaded: LoadedConfig) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    from integrations.preview import render_preview
+    from integrations.commands.preview import render_preview
 
     loaded = _load(args)
     text = render_preview(loaded, args.kind, rep=args.rep, now=clock.now(), html=bool(args.out))
@@ -219,7 +220,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_case(args: argparse.Namespace) -> int:
-    from integrations.case_report import render_case_report
+    from integrations.commands.case_report import render_case_report
 
     loaded = _load(args)
     rendered = render_case_report(loaded, args.rep, clock.now())
@@ -232,7 +233,7 @@ def cmd_case(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from integrations.explain import explain_event
+    from integrations.commands.explain import explain_event
 
     loaded = _load(args)
     for line in explain_event(loaded, args.event, clock.now()):
@@ -241,7 +242,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from integrations.preview import audit_weeks_now
+    from integrations.commands.preview import audit_weeks_now
     from planner.audit_report import format_table
     from planner.audit_report import to_json as audit_json
 
@@ -255,7 +256,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_kpis(args: argparse.Namespace) -> int:
-    from integrations.kpi.report import format_report, kpi_report, parse_week
+    from integrations.commands.kpi_report import format_report, kpi_report, parse_week
 
     loaded = _load(args)
     week = parse_week(args.week) if args.week else None
@@ -276,7 +277,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "coachd run always runs on the real clock; --at is for plan, once, preview, "
             "audit, status and init --demo"
         )
-    from integrations.run_loop import Daemon
+    from integrations.tick.run_loop import Daemon
 
     d = Daemon(Path(args.config))
     if args.log_level is None:
@@ -287,7 +288,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def __getattr__(name: str) -> Any:
     """`daemon.Daemon` is imported on first use: `coachd --help` must stay fast."""
     if name == "Daemon":
-        from integrations.run_loop import Daemon
+        from integrations.tick.run_loop import Daemon
 
         return Daemon
     raise AttributeError(f"module 'daemon' has no attribute {name!r}")
@@ -384,7 +385,7 @@ def _add_setup_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     p = _add(
         sub, "init", cmd_init, "write a commented config.yaml (--demo: a demo team and calendar)"
     )
-    from integrations.cli.init import add_arguments as init_arguments
+    from integrations.commands.cli.init import add_arguments as init_arguments
 
     init_arguments(p)
     _at(p, "build the demo's weeks")

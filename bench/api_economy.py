@@ -1,6 +1,6 @@
 """HTTP requests per tick against the loopback fake Google Calendar and Microsoft Graph servers.
 
-The real tick path (`integrations.app.run_tick` on a config.yaml with `calendar.backend:
+The real tick path (`integrations.tick.app.run_tick` on a config.yaml with `calendar.backend:
 google` or `microsoft`, `credentials: none` and `api_endpoint` pointing at the fake;
 Maildir for email) talks HTTP through google-api-python-client to
 `tests/integrations/google/fake_server.py`, and through requests to
@@ -44,9 +44,9 @@ from typing import Any
 import _common as c  # puts the repository root on sys.path, before first-party imports
 import yaml
 
-from integrations.app import TickResult, run_tick
 from integrations.config_file import LoadedConfig, load_policy
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick.app import TickResult, run_tick
 from planner.actions import Book, Cancel, Decline, Flag, Move
 from planner.periods import snapshot_window
 from planner.timeutil import Interval

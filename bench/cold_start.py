@@ -45,10 +45,10 @@ import _common as c  # puts the repository root on sys.path, before first-party 
 import history
 import yaml
 
-from integrations.app import CACHE_NAME
 from integrations.calendar.ics_encode import encode_event
 from integrations.calendar.vdir import item_filename
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick.app import CACHE_NAME
 from planner.periods import snapshot_window
 from planner.policy import Policy
 

@@ -1,7 +1,7 @@
 """Tick time and state-file size after a simulated year, against the first week.
 
 A 10-rep team on the local backend (a vdir folder of .ics files in a temp folder), the
-real tick path (`integrations.app.run_tick`: snapshot reader, planner, executor, Maildir
+real tick path (`integrations.tick.app.run_tick`: snapshot reader, planner, executor, Maildir
 outbox, state store), for 52 weekly cycles. Each cycle moves `now` to the next Monday
 06:00, writes the coming week's meetings into the manager's and the reps' calendars (as
 their own calendar clients would; past weeks' files stay, as they do in a real vdir),
@@ -42,13 +42,13 @@ from typing import Any
 import _common as c  # puts the repository root on sys.path, before first-party imports
 import yaml
 
-from integrations.app import run_tick
 from integrations.calendar.base import BusyRead, CalendarRead, CalendarWrite, WriteOutcome
 from integrations.calendar.ics_encode import EventSpec, encode_event
 from integrations.calendar.local import LocalCalendar
 from integrations.calendar.vdir import item_filename
 from integrations.config_file import LoadedConfig, load_policy
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick.app import run_tick
 from planner.actions import Notice
 from planner.periods import snapshot_window
 from planner.timeutil import Interval

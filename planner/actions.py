@@ -1,4 +1,4 @@
-"""What a tick may do. `plan()` returns these; `integrations.executor` carries them out.
+"""What a tick may do. `plan()` returns these; `integrations.tick.executor` carries them out.
 
 Every action carries `reason`, a sentence a person can read ("rep is below standard on
 calls for 3 weeks, so weekly instead of every 2 weeks").

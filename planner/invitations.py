@@ -9,7 +9,7 @@ local` every coachd write that involves other people becomes an iMIP email (RFC 
 
 The email's `context["imip"]` holds the calendar data as plain values; the shell turns it
 into the `text/calendar` part. Keys end with the booking key, so an email whose calendar
-write failed this tick is held back (see integrations.executor) and planned again.
+write failed this tick is held back (see integrations.tick.executor) and planned again.
 """
 
 from __future__ import annotations

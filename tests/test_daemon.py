@@ -161,7 +161,7 @@ def test_sales_meeting_wake_up_follows_the_email_setting(demo: Path, enabled: bo
     from datetime import timedelta
 
     from integrations import clock
-    from integrations.state import StateStore
+    from integrations.store.state import StateStore
     from planner.model import BookingRecord
 
     cfg = demo / "config.yaml"

@@ -16,8 +16,8 @@ import yaml
 
 from daemon import Daemon, main
 from integrations.config_file import load_policy
-from integrations.run_loop import tick_and_record
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick.run_loop import tick_and_record
 
 
 def _disk_full(*_args: Any, **_kwargs: Any) -> None:
@@ -33,9 +33,9 @@ def test_a_full_disk_is_one_line_in_the_log_and_in_status(
     assert main(["once", "--config", cfg]) == 0
     # Every durable write now fails as on a full disk: the state (its file and its journal)
     # and the calendar files.
-    monkeypatch.setattr("integrations.atomic_storage.atomic_write", _disk_full)
+    monkeypatch.setattr("integrations.store.atomic_storage.atomic_write", _disk_full)
     monkeypatch.setattr("integrations.fsutil.atomic_write", _disk_full)
-    monkeypatch.setattr("integrations.state_journal.Journal.append", _disk_full)
+    monkeypatch.setattr("integrations.store.state_journal.Journal.append", _disk_full)
     capsys.readouterr()
     assert main(["once", "--config", cfg]) == 1
     log = capsys.readouterr().err  # main() logs to stderr

@@ -26,7 +26,7 @@ from integrations.google.batch import BatchRunner, Sub
 from integrations.google.client import DEFAULT_TIMEOUT, READ_TIMEOUT, Connection
 from integrations.google.retry import Backoff, RetryBudget
 from integrations.google.sync import SyncState, cache_key
-from integrations.kv import KeyValue
+from integrations.store.kv import KeyValue
 from planner.actions import Book, Cancel, Decline, Flag, Move
 from planner.model import Event
 from planner.policy import GoogleSettings

@@ -28,7 +28,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from integrations.errors import CoachdError
 from integrations.inbox.base import InboundMessage, Inbox, InboxRead, SeenMessages
-from integrations.kv import KeyValue
+from integrations.store.kv import KeyValue
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from integrations.kv import KeyValue
+from integrations.store.kv import KeyValue
 
 __all__ = ["InboundMessage", "Inbox", "InboxRead", "ReadOnce", "SeenMessages"]
 

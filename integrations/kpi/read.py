@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from integrations.errors import CoachdError
 from integrations.kpi_csv import KpiRead
-from integrations.kv import KeyValue
+from integrations.store.kv import KeyValue
 from planner.kpi_sources import AnySource, feeds, source_names
 from planner.model import KpiRow, KpiSourceStatus
 

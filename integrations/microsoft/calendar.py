@@ -29,12 +29,12 @@ from zoneinfo import ZoneInfo
 from integrations.calendar.base import BusyRead, CalendarRead, CalendarWrite, WriteOutcome
 from integrations.errors import CoachdError, RemoteError, TransientError
 from integrations.google.retry import Backoff, RetryBudget
-from integrations.kv import KeyValue
 from integrations.microsoft import retry, serializer
 from integrations.microsoft.batch import BatchRunner, Part, Result
 from integrations.microsoft.client import DEFAULT_TIMEOUT, READ_TIMEOUT, GraphClient, GraphError
 from integrations.microsoft.sync import DeltaState, cache_key
 from integrations.microsoft.timezones import windows_name
+from integrations.store.kv import KeyValue
 from planner.actions import Book, Cancel, Decline, Flag, Move
 from planner.model import Event
 from planner.policy import MicrosoftSettings

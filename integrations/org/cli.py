@@ -88,7 +88,7 @@ def _check(org: Org, roster: list[Entry], out: Callable[[str], None], _: argpars
 def _template_errors(loaded: OrgLoadedConfig, seen: dict[str | None, list[str]]) -> list[str]:
     """The templates `org run` will render for this manager, rendered against sample data."""
     from integrations.errors import ConfigError
-    from integrations.run_loop import checked_renderer
+    from integrations.tick.run_loop import checked_renderer
 
     key = loaded.policy.email.templates_dir
     if key not in seen:
@@ -101,9 +101,9 @@ def _template_errors(loaded: OrgLoadedConfig, seen: dict[str | None, list[str]])
 
 
 def _plan(org: Org, roster: list[Entry], out: Callable[[str], None], _: argparse.Namespace) -> int:
-    from integrations.app import run_tick, state_path
-    from integrations.cli.plan_output import format_plan
-    from integrations.state import StateStore
+    from integrations.commands.cli.plan_output import format_plan
+    from integrations.store.state import StateStore
+    from integrations.tick.app import run_tick, state_path
 
     broken = 0
     for e in roster:

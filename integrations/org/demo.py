@@ -16,7 +16,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from integrations.demo import write_demo
+from integrations.commands.demo import write_demo
 from integrations.errors import UserError
 
 log = logging.getLogger(__name__)

@@ -14,15 +14,15 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from integrations.app import OverlayKV, open_calendar, open_kpis, open_mailer, open_renderer
-from integrations.app import state_path as manager_state_path
 from integrations.errors import CoachdError, UserError, describe_os_error
 from integrations.kpi.read import read_all
 from integrations.mail.render import Rendered
 from integrations.org.config import ORG_FILE, Org, OrgLoadedConfig, OrgReport, stand_in_config
 from integrations.org.roster import Entry
-from integrations.outbox import Outbox
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick.app import OverlayKV, open_calendar, open_kpis, open_mailer, open_renderer
+from integrations.tick.app import state_path as manager_state_path
+from integrations.tick.outbox import Outbox
 from planner.actions import SendEmail
 from planner.kpi_derive import derive
 from planner.org_report import ManagerFigures, manager_figures, org_report_context

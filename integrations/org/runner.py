@@ -52,7 +52,7 @@ class Slot:
 def next_due(loaded: OrgLoadedConfig, now: datetime, failures: int) -> datetime:
     """When the manager ticks next: after `daemon.tick`, doubled per consecutive failure
     (at most an hour, never less than the tick), or earlier at the summary or digest time."""
-    from integrations.schedule_times import next_daily, next_weekly
+    from integrations.tick.schedule_times import next_daily, next_weekly
 
     p = loaded.policy
     every = p.daemon.tick
@@ -235,7 +235,7 @@ class OrgRunner:
 
     def _renderer(self, loaded: OrgLoadedConfig) -> Renderer:
         """The checked templates, one per templates folder (most orgs share one)."""
-        from integrations.run_loop import checked_renderer
+        from integrations.tick.run_loop import checked_renderer
 
         key = loaded.policy.email.templates_dir
         if key not in self.renderers:

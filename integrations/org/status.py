@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from integrations.app import state_path
-from integrations.cli.once_output import once_line
+from integrations.commands.cli.once_output import once_line
 from integrations.org.roster import Entry
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick.app import state_path
 
 
 def manager_status(entry: Entry) -> dict[str, Any]:

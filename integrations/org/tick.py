@@ -1,5 +1,5 @@
 """One manager's tick in org mode: the single-manager tick (run_loop.tick_and_record around
-integrations.app.run_tick), with the manager's own state file and lock, and the
+integrations.tick.app.run_tick), with the manager's own state file and lock, and the
 deployment's shared request rate. Used by `coachd org run` and by the engine's workers."""
 
 from __future__ import annotations
@@ -8,13 +8,14 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from integrations import clock, error_slot
-from integrations.app import open_calendar, open_mailer, state_path
-from integrations.config_alert import send_config_error
+from integrations import clock
+from integrations.commands.config_alert import send_config_error
 from integrations.config_file import LoadedConfig
 from integrations.mail.render import Renderer
 from integrations.org.limiter import Bucket, RateLimitedCalendar
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick import error_slot
+from integrations.tick.app import open_calendar, open_mailer, state_path
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def tick_manager(
     """Open the manager's state (taking its lock: one tick per manager at a time), tick,
     record and close; True when the tick went without errors. Raises UserError when
     another process holds the manager's state."""
-    from integrations.run_loop import tick_and_record
+    from integrations.tick.run_loop import tick_and_record
 
     email = loaded.policy.email
     if email.transport == "maildir":

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from daemon import build_parser, main
-from integrations.cli.plan_output import format_plan, use_color
+from integrations.commands.cli.plan_output import format_plan, use_color
 from planner.actions import Book, Flag, Notice, SendEmail
 
 TZ = ZoneInfo("America/Chicago")
@@ -138,7 +138,7 @@ def test_help_imports_neither_the_config_loader_nor_package_metadata() -> None:
         "importlib.metadata",
         "planner",
         "integrations.config_file",
-        "integrations.first_run",
+        "integrations.commands.first_run",
     )
     script = (
         "import contextlib, io, sys, daemon\n"

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from daemon import build_parser, main
-from integrations.cli.init import gather, run
+from integrations.commands.cli.init import gather, run
 from integrations.errors import UserError
 
 FLAGS = [

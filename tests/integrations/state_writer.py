@@ -17,8 +17,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from integrations import state_buffer
-from integrations.state import StateStore
+from integrations.store import state_buffer
+from integrations.store.state import StateStore
 from planner.model import BookingRecord
 
 SLOTS = 7

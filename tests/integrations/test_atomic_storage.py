@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from tinydb import TinyDB, where
 
-from integrations.atomic_storage import AtomicJSONStorage, CorruptStateError
 from integrations.errors import UserError
+from integrations.store.atomic_storage import AtomicJSONStorage, CorruptStateError
 
 
 def test_missing_file_reads_as_none(tmp_path: Path) -> None:

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from daemon import main
-from integrations.app import run_tick
+from integrations.commands.demo import write_demo
 from integrations.config_file import load_policy
-from integrations.demo import write_demo
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick.app import run_tick
 
 TZ = ZoneInfo("America/Chicago")
 JORDAN = "jordan.miles@acme-demo.com"

@@ -13,8 +13,8 @@ import icalendar
 import pytest
 
 from integrations.calendar.local import LocalCalendar
+from integrations.commands.demo import write_config, write_demo
 from integrations.config_file import check_files, file_warnings, load_policy
-from integrations.demo import write_config, write_demo
 from integrations.errors import UserError
 from planner.timeutil import Interval
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from email_width import chromium, measure  # type: ignore[import-not-found]
 
+from integrations.commands.preview import render_preview
 from integrations.config_file import load_policy
 from integrations.mail.render import REQUIRED_KINDS, Renderer, default_samples
-from integrations.preview import render_preview
 
 WIDTHS = (360, 900)
 

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from calendar_contract import TZ, WINDOW
 
-from integrations.app import remove_stale_temp_files as remove_stale_files_on_start
 from integrations.calendar.local import LocalCalendar
 from integrations.calendar.vdir import UnsafePath, person_dir
 from integrations.config_file import load_policy
 from integrations.errors import ConfigError, UserError
 from integrations.fsutil import remove_stale_temp_files
 from integrations.notes import open_items
+from integrations.tick.app import remove_stale_temp_files as remove_stale_files_on_start
 
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 MANAGER = "manager@example.com"

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from integrations.calendar.base import CalendarWrite, WriteOutcome
-from integrations.executor import Executor
 from integrations.mail.maildir import MaildirMailer
 from integrations.mail.render import Renderer
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick.executor import Executor
 from planner.actions import AfterBooking, AfterDecline, Book, Decline, SendEmail
 from planner.email_kinds import KINDS
 

@@ -23,12 +23,12 @@ from aiosmtpd.controller import Controller
 from test_mail_smtp import Handler, free_port
 
 from daemon import main
-from integrations import error_slot, fault_mail
 from integrations.config_file import load_policy
 from integrations.mail.maildir import MaildirMailer
 from integrations.mail.render import Renderer
 from integrations.mail.smtp import SmtpMailer
-from integrations.state_journal import Journal
+from integrations.store.state_journal import Journal
+from integrations.tick import error_slot, fault_mail
 
 FAULTS = {
     errno.ENOSPC: "disk full: no space left on the device ({path}); free some space",
@@ -70,9 +70,9 @@ def _break_writes(monkeypatch: pytest.MonkeyPatch, code: int, path: Path) -> Non
     def fail(*_args: Any, **_kwargs: Any) -> NoReturn:
         raise OSError(code, os.strerror(code), str(path))
 
-    monkeypatch.setattr("integrations.atomic_storage.atomic_write", fail)
+    monkeypatch.setattr("integrations.store.atomic_storage.atomic_write", fail)
     monkeypatch.setattr("integrations.fsutil.atomic_write", fail)
-    monkeypatch.setattr("integrations.state_journal.Journal.append", fail)
+    monkeypatch.setattr("integrations.store.state_journal.Journal.append", fail)
 
 
 def _faults(handler: Handler) -> list[EmailMessage]:

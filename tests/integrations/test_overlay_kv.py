@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from integrations.app import OverlayKV
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick.app import OverlayKV
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from integrations.app import run_tick
+from integrations.commands.demo import write_demo
 from integrations.config_file import load_policy
-from integrations.demo import write_demo
 from integrations.records import RecordFolder
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick.app import run_tick
 from planner.actions import SendEmail
 from planner.record import Item, Record, add_item, parse, serialise
 

@@ -13,9 +13,9 @@ from test_mail_smtp import Handler, free_port
 
 from integrations.mail.render import Renderer
 from integrations.mail.smtp import SmtpMailer
-from integrations.outbox import Outbox
-from integrations.sent_log import MAX_BYTES, SentLog, log_path
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick.outbox import Outbox
+from integrations.tick.sent_log import MAX_BYTES, SentLog, log_path
 from planner.actions import SendEmail
 from planner.email_kinds import sample_context
 

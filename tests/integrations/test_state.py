@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from integrations.atomic_storage import CorruptStateError
 from integrations.errors import UserError
-from integrations.lock import StateLock, lock_holder
-from integrations.state import EmailRecord, StateStore
+from integrations.store.atomic_storage import CorruptStateError
+from integrations.store.lock import StateLock, lock_holder
+from integrations.store.state import EmailRecord, StateStore
 from planner.model import BookingRecord, Decision
 
 NY = ZoneInfo("America/New_York")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from test_state import NOW, booking
 
-from integrations import state_journal
-from integrations.atomic_storage import CorruptStateError
-from integrations.state import StateStore
+from integrations.store import state_journal
+from integrations.store.atomic_storage import CorruptStateError
+from integrations.store.state import StateStore
 
 
 @pytest.fixture

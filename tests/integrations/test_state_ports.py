@@ -1,4 +1,4 @@
-"""One contract test per state port (integrations/state_ports.py), run against every
+"""One contract test per state port (integrations/store/state_ports.py), run against every
 implementation it has: StateStore for all of them, and the dry runs' OverlayKV and the
 in-memory MemoryKV for the key-value ports."""
 
@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from integrations.app import OverlayKV
 from integrations.google.sync import MemoryKV
-from integrations.state import StateStore
-from integrations.state_ports import (
+from integrations.store.state import StateStore
+from integrations.store.state_ports import (
     BookingStore,
     DecisionStore,
     KeyValue,
     SentMail,
     SyncTokens,
 )
+from integrations.tick.app import OverlayKV
 from planner.model import BookingRecord, Decision
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)

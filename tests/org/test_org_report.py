@@ -12,13 +12,13 @@ from test_org_runner import DANA, INES, OMAR, run_once
 
 from daemon import main
 from integrations import clock
+from integrations.commands.preview import audit_weeks_now
 from integrations.errors import ConfigError
 from integrations.mail.render import Renderer
 from integrations.org.config import load_org
 from integrations.org.report import build_context, send_if_due
 from integrations.org.roster import load_roster
 from integrations.org.runner import OrgRunner
-from integrations.preview import audit_weeks_now
 from planner.audit import fmt_hours
 from planner.org_report import sample_context
 

@@ -11,7 +11,7 @@ import pytest
 from daemon import main
 from integrations import clock
 from integrations.org.runner import OrgRunner
-from integrations.state import StateStore
+from integrations.store.state import StateStore
 
 DANA = "dana.reyes@acme-demo.com"
 OMAR = "omar.nasri@acme-demo.com"

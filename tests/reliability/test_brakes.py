@@ -20,9 +20,9 @@ from strategies import apply, event, policy
 
 from daemon import main
 from integrations.calendar.base import CalendarWrite, WriteOutcome
-from integrations.executor import Executor
 from integrations.mail.render import Renderer
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick.executor import Executor
 from planner.actions import Book, Hold, SendEmail
 from planner.brakes import MIN_BOOKINGS_FOR_VANISH_BRAKE, MIN_EVENTS_FOR_EMPTY_BRAKE
 from planner.model import Event, Snapshot

@@ -39,9 +39,9 @@ from worlds import (
 )
 
 from integrations.calendar.base import CalendarWrite, WriteOutcome
-from integrations.executor import Executor
 from integrations.mail.render import Renderer
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick.executor import Executor
 from planner.actions import Action, Decline, SendEmail
 from planner.email_kinds import sample_context as triage_sample
 

@@ -26,8 +26,8 @@ from pinning import PINNED, coachd_argv
 
 from integrations.calendar.local import LocalCalendar
 from integrations.calendar.vdir import list_items
-from integrations.demo import MANAGER, REPS, TZ
-from integrations.state import StateStore
+from integrations.commands.demo import MANAGER, REPS, TZ
+from integrations.store.state import StateStore
 from planner.model import Event
 from planner.timeutil import Interval
 
@@ -67,7 +67,7 @@ class KillRun:
     stderr: str
 
 
-ACTING = " integrations.executor: "  # the executor's first log line: writes follow
+ACTING = " integrations.tick.executor: "  # the executor's first log line: writes follow
 
 
 def once_killed(cfg: Path, delay: float, *, after: str | None = None) -> KillRun:

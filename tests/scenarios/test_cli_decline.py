@@ -12,7 +12,7 @@ import pytest
 from people import LocalPeople
 
 from daemon import main
-from integrations.demo import MANAGER
+from integrations.commands.demo import MANAGER
 
 ALEX = "alex.kim@acme-demo.com"
 

@@ -16,11 +16,11 @@ import yaml
 from fake_server import FakeGoogle
 from people import Block, GooglePeople, LocalPeople, People
 
-from integrations import busy_cache
-from integrations.app import run_tick
 from integrations.config_file import LoadedConfig, load_policy
-from integrations.executor import NEEDS_YOU
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick import busy_cache
+from integrations.tick.app import run_tick
+from integrations.tick.executor import NEEDS_YOU
 from planner.actions import Book, Cancel, Move, Notice
 
 TZ = ZoneInfo("America/Chicago")

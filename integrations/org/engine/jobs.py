@@ -53,11 +53,11 @@ def due_at(redis: Any, manager: str) -> datetime | None:
 
 
 def _renderer(loaded: OrgLoadedConfig) -> Renderer:
-    from daemon import _checked_renderer
+    from integrations.tick.run_loop import checked_renderer
 
     key = loaded.policy.email.templates_dir
     if key not in _renderers:
-        _renderers[key] = _checked_renderer(loaded)
+        _renderers[key] = checked_renderer(loaded)
     return _renderers[key]
 
 

@@ -11,7 +11,7 @@ from fake_server import FakeGoogle
 
 from integrations.google.calendar import GoogleCalendar, open_google_calendar
 from integrations.google.retry import Backoff
-from integrations.kv import KeyValue
+from integrations.store.kv import KeyValue
 from planner.actions import Book
 from planner.ids import booking_key, event_id
 from planner.policy import GoogleSettings

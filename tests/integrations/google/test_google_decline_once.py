@@ -13,11 +13,11 @@ from fake_server import FakeGoogle
 from google_support import OWNER, WINDOW, at, timed
 
 from integrations.errors import TransientError
-from integrations.executor import Executor
 from integrations.google.calendar import GoogleCalendar
 from integrations.mail.maildir import MaildirMailer
 from integrations.mail.render import Renderer
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick.executor import Executor
 from planner.actions import Decline
 
 BOSS = "boss@example.com"

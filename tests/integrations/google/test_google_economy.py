@@ -11,10 +11,10 @@ import yaml
 from fake_server import FakeGoogle
 from google_support import OWNER, make_calendar
 
-from integrations.app import run_tick
 from integrations.config_file import LoadedConfig, load_policy
 from integrations.google.retry import Backoff
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick.app import run_tick
 from planner.actions import Book
 
 NOW = datetime.fromisoformat("2026-11-30T06:00:00-06:00")

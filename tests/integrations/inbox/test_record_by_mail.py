@@ -22,7 +22,7 @@ import time_machine
 import yaml
 
 from daemon import main
-from integrations.demo import write_demo
+from integrations.commands.demo import write_demo
 
 TZ = ZoneInfo("America/Chicago")
 MANAGER = "dana.reyes@acme-demo.com"

@@ -26,7 +26,7 @@ from daemon import main
 from integrations.config_file import load_policy
 from integrations.imip.inbound import IMIP
 from integrations.inbox.base import SeenMessages
-from integrations.state import StateStore
+from integrations.store.state import StateStore
 from tests.pinning import PINNED
 
 REP = "jordan.miles@acme-demo.com"

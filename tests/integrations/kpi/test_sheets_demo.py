@@ -15,7 +15,7 @@ from daemon import main
 from integrations.config_file import load_policy
 from integrations.kpi.open import open_sources
 from integrations.kpi.read import read_all
-from integrations.state import StateStore
+from integrations.store.state import StateStore
 from tests.integrations.kpi.fake_sheets import FakeSheets
 
 AT = PINNED.isoformat()

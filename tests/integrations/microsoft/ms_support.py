@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from fake_graph import FakeGraph
 
 from integrations.google.retry import Backoff
-from integrations.kv import KeyValue
 from integrations.microsoft.calendar import MicrosoftCalendar, open_microsoft_calendar
+from integrations.store.kv import KeyValue
 from planner.actions import Book
 from planner.ids import booking_key, event_id
 from planner.policy import MicrosoftSettings

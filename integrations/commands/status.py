@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from integrations import error_slot, skipped
-from integrations.app import state_path
 from integrations.config_file import LoadedConfig
-from integrations.executor import NEEDS_YOU
-from integrations.lock import lock_holder
-from integrations.schedule_times import next_daily, next_weekly
-from integrations.state import StateStore
+from integrations.store.lock import lock_holder
+from integrations.store.state import StateStore
+from integrations.tick import error_slot, skipped
+from integrations.tick.app import state_path
+from integrations.tick.executor import NEEDS_YOU
+from integrations.tick.schedule_times import next_daily, next_weekly
 from planner.timeutil import local_dt, week_monday
 
 

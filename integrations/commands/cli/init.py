@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from integrations.errors import UserError
 
 if TYPE_CHECKING:  # first_run imports the config loader (pydantic): not for `coachd --help`
-    from integrations.first_run import FirstRun
+    from integrations.commands.first_run import FirstRun
 
 _HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 
@@ -73,8 +73,8 @@ def run(
     ask: Callable[[str, str], str] | None = None,
 ) -> int:
     """Write the config (and, with --demo, the demo); print what to do next."""
-    from integrations.demo import write_demo
-    from integrations.first_run import render_config
+    from integrations.commands.demo import write_demo
+    from integrations.commands.first_run import render_config
 
     target = Path(args.dir)
     cmd = next_step_command()
@@ -125,7 +125,7 @@ def _prompt(question: str, default: str) -> str:
 
 def gather(args: argparse.Namespace, ask: Callable[[str, str], str] | None) -> FirstRun:
     """FirstRun from flags, asking (when `ask` is given) for what the flags left out."""
-    from integrations.first_run import FirstRun, Member, parse_member, read_team_csv
+    from integrations.commands.first_run import FirstRun, Member, parse_member, read_team_csv
 
     name, email, boss = args.name, args.email, args.boss
     tz, hours = args.timezone, args.hours

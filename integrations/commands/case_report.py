@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, time, timedelta
 
-from integrations.app import OverlayKV, open_calendar, open_renderer, read_current, state_path
 from integrations.config_file import LoadedConfig
 from integrations.errors import CoachdError, UserError
 from integrations.mail.render import Rendered
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick.app import OverlayKV, open_calendar, open_renderer, read_current, state_path
 from planner.case_report import case_report_context
 from planner.timeutil import Interval, local_dt
 

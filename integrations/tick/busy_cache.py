@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from integrations.kv import KeyValue
+from integrations.store.kv import KeyValue
 from planner.timeutil import Interval
 
 KEY = "busy:cache"

@@ -13,8 +13,9 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from integrations import clock, error_slot, skipped
+from integrations import clock
 from integrations.errors import CoachdError, ConfigError, describe_os_error
+from integrations.tick import error_slot, skipped
 
 if TYPE_CHECKING:
     import schedule
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from integrations.config_file import LoadedConfig
     from integrations.mail.base import Mailer
     from integrations.mail.render import Renderer
-    from integrations.state import StateStore
+    from integrations.store.state import StateStore
 
 log = logging.getLogger("coachd")
 
@@ -51,8 +52,8 @@ def _email_fault(
 ) -> None:
     """Email the manager about a disk-full or permission error, once per fault episode
     (see `fault_mail`); the transport and templates are opened only when it is due."""
-    from integrations import fault_mail
-    from integrations.app import open_mailer, open_renderer
+    from integrations.tick import fault_mail
+    from integrations.tick.app import open_mailer, open_renderer
 
     fault_mail.notify(
         state,
@@ -74,7 +75,7 @@ def tick_and_record(
     calendar: Calendar | None = None,
     mailer: Mailer | None = None,
 ) -> bool:
-    from integrations.app import run_tick
+    from integrations.tick.app import run_tick
 
     started = clock.now()
     error: str | None = None
@@ -114,7 +115,7 @@ def tick_and_record(
         log.error("tick failed: %s", error)
     finished = clock.now()
     error, recorded, fault = _record(store, started, finished, summary, error, fault)
-    from integrations import fault_mail
+    from integrations.tick import fault_mail
 
     if fault is not None and fault_mail.is_fault(fault):
         _email_fault(loaded, store.path, fault, finished, renderer=renderer, mailer=mailer)
@@ -238,8 +239,8 @@ class Daemon:
                 signal.signal(s, h)
 
     def _run(self) -> int:
-        from integrations.app import remove_stale_temp_files, state_path
-        from integrations.state import StateStore
+        from integrations.store.state import StateStore
+        from integrations.tick.app import remove_stale_temp_files, state_path
         from planner.timeutil import format_duration
 
         with StateStore.open(state_path(self.loaded), now=clock.now()) as store:
@@ -287,7 +288,7 @@ class Daemon:
             return fn()
         except OSError as e:  # disk full, read-only, permissions: one line, no traceback
             self._record_job_error(name, describe_os_error(e))
-            from integrations import fault_mail
+            from integrations.tick import fault_mail
 
             if self.store is not None and fault_mail.is_fault(e):
                 _email_fault(
@@ -319,7 +320,7 @@ class Daemon:
             log.error("cannot record the error in the state: %s", describe_os_error(e))
 
     def _tick(self) -> None:
-        from integrations.app import open_calendar, open_mailer
+        from integrations.tick.app import open_calendar, open_mailer
 
         assert self.store is not None
         if self.calendar is None:
@@ -365,7 +366,7 @@ class Daemon:
             log.info("compacted the state: %d old records removed", removed)
 
     def _schedule(self) -> None:
-        from integrations.schedule_times import next_daily, next_weekly
+        from integrations.tick.schedule_times import next_daily, next_weekly
 
         self.scheduler.clear()
         p = self.loaded.policy
@@ -397,8 +398,8 @@ class Daemon:
         self.scheduler.every(secs).seconds.do(fire).tag(name)
 
     def _reload(self) -> None:
-        from integrations.app import state_path
         from integrations.config_file import load_policy
+        from integrations.tick.app import state_path
 
         self.reload_requested = False
         self.mtime = self._mtime()
@@ -441,8 +442,8 @@ class Daemon:
         if self.store is None:
             return
         self.store.record_error(clock.now(), "config reload rejected: " + "; ".join(errors))
-        from integrations.app import open_mailer
-        from integrations.config_alert import send_config_error
+        from integrations.commands.config_alert import send_config_error
+        from integrations.tick.app import open_mailer
 
         send_config_error(
             self.loaded,
@@ -457,8 +458,8 @@ class Daemon:
 def checked_renderer(loaded: LoadedConfig) -> Renderer:
     """The templates of `loaded`, read once and rendered against sample data; raises
     ConfigError listing every broken file."""
-    from integrations.app import open_renderer
     from integrations.mail.render import check_templates
+    from integrations.tick.app import open_renderer
 
     renderer = open_renderer(loaded)
     errors = check_templates(renderer)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from integrations.state_ports import EmailRecord
+from integrations.store.state_ports import EmailRecord
 from planner.model import BookingRecord, Decision
 
 

@@ -25,14 +25,14 @@ from typing import Any, TypeVar, cast
 
 from tinydb import TinyDB, where
 
-from integrations import state_journal
-from integrations.atomic_storage import AtomicJSONStorage, CorruptStateError
 from integrations.errors import UserError
 from integrations.fsutil import fsync_dir
-from integrations.lock import StateLock
-from integrations.state_buffer import _Buffer
-from integrations.state_codec import _booking, _decision, _dt, _email, _iso
-from integrations.state_ports import EmailRecord, EmailStatus
+from integrations.store import state_journal
+from integrations.store.atomic_storage import AtomicJSONStorage, CorruptStateError
+from integrations.store.lock import StateLock
+from integrations.store.state_buffer import _Buffer
+from integrations.store.state_codec import _booking, _decision, _dt, _email, _iso
+from integrations.store.state_ports import EmailRecord, EmailStatus
 from planner.model import BookingRecord, Decision
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def _keep_aside(path: Path, now: datetime) -> Path:
 class StateStore:
     """The state file behind a small API. Use `StateStore.open(...)`, then `close()`.
 
-    It implements every state port (integrations/state_ports.py: BookingStore,
+    It implements every state port (integrations/store/state_ports.py: BookingStore,
     DecisionStore, SentMail, SyncTokens, and KeyValue)."""
 
     def __init__(

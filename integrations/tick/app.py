@@ -14,25 +14,25 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from integrations import busy_cache
 from integrations.calendar.base import Calendar
 from integrations.config_file import LoadedConfig
-from integrations.executor import Executor, TickReport
 from integrations.imip.inbound import read_inbox, record_replies
 from integrations.inbox.base import Inbox, ReadOnce
 from integrations.kpi.open import open_sources
 from integrations.kpi.read import Configured
 from integrations.mail.base import Mailer
 from integrations.records import RecordFolder, records_of
-from integrations.snapshot import (
+from integrations.store.state import StateStore
+from integrations.store.state_ports import KeyValue, SyncTokens
+from integrations.tick import busy_cache
+from integrations.tick.executor import Executor, TickReport
+from integrations.tick.snapshot import (
     RECORD,
     SnapshotRead,
     add_rep_busy,
     read_snapshot,
     remember_event_count,
 )
-from integrations.state import StateStore
-from integrations.state_ports import KeyValue, SyncTokens
 from planner.actions import (
     Action,
     Book,

@@ -33,8 +33,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from integrations import error_slot
 from integrations.errors import CoachdError, describe_os_error
+from integrations.tick import error_slot
 from planner.emails import fault_email
 from planner.ids import message_id
 

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from integrations.errors import CoachdError
 from integrations.mail.base import Mailer
-from integrations.sent_log import SentLog, log_path
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick.sent_log import SentLog, log_path
 from planner.actions import AfterBooking, AfterDecline, SendEmail
 from planner.ids import message_id
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from integrations.app import open_renderer
 from integrations.config_file import LoadedConfig
 from integrations.mail.base import Mailer
 from integrations.mail.render import Renderer
-from integrations.outbox import Outbox
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick.app import open_renderer
+from integrations.tick.outbox import Outbox
 from planner.emails import config_error_email
 
 log = logging.getLogger(__name__)

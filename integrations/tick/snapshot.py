@@ -13,14 +13,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from integrations import skipped
 from integrations.calendar.base import Calendar
 from integrations.errors import CoachdError
 from integrations.inbox.base import InboundMessage, Inbox, SeenMessages
 from integrations.kpi.read import Configured, read_all
-from integrations.kv import KeyValue
 from integrations.notes import open_items
-from integrations.state import StateStore
+from integrations.store.kv import KeyValue
+from integrations.store.state import StateStore
+from integrations.tick import skipped
 from planner.kpi_derive import derive
 from planner.model import Event, Reply, Snapshot
 from planner.periods import snapshot_window

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from integrations.app import OverlayKV, open_calendar, open_renderer, read_current, state_path
 from integrations.config_file import LoadedConfig
 from integrations.errors import UserError
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick.app import OverlayKV, open_calendar, open_renderer, read_current, state_path
 from planner.audit import (
     AuditWeek,
     audit_email_context,
@@ -73,7 +73,7 @@ def render_preview(
             snapshot = read_current(loaded, store, now, open_calendar(loaded, kv), kv=kv).snapshot
         context["cases"] = open_cases_rows(p, snapshot, now)
     elif kind == "case_report":
-        from integrations.case_report import case_context
+        from integrations.commands.case_report import case_context
 
         if rep is None:
             raise UserError("preview case_report needs --rep EMAIL")

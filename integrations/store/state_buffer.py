@@ -9,8 +9,8 @@ from typing import Any, cast
 
 from tinydb.middlewares import Middleware
 
-from integrations import state_journal
-from integrations.atomic_storage import AtomicJSONStorage, CorruptStateError
+from integrations.store import state_journal
+from integrations.store.atomic_storage import AtomicJSONStorage, CorruptStateError
 
 # The journal is folded into the state file once it holds this much, or as much as the file.
 JOURNAL_MIN_BYTES = 64 * 1024

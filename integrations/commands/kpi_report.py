@@ -11,12 +11,12 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from integrations.app import OverlayKV, state_path
 from integrations.config_file import LoadedConfig
 from integrations.errors import UserError
 from integrations.kpi.open import open_sources
 from integrations.kpi.read import read_all
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick.app import OverlayKV, state_path
 from planner.kpi import meets, minimum_for, stale_kpis
 from planner.kpi_derive import derive
 from planner.timeutil import iso_week, week_monday

@@ -1,8 +1,8 @@
 """The state store's small ports: what each part of the shell needs from coachd's memory.
 
 Each Protocol is one job (the bookings coachd made, the triage decisions it took, where each
-email stands, the calendars' sync tokens); the key-value port is integrations/kv.py.
-`StateStore` (integrations/state.py) is the one implementation of all of them and is
+email stands, the calendars' sync tokens); the key-value port is integrations/store/kv.py.
+`StateStore` (integrations/store/state.py) is the one implementation of all of them and is
 checked against each by tests/integrations/test_state_ports.py. Code that needs one job
 takes the port, not the store.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from integrations.kv import KeyValue
+from integrations.store.kv import KeyValue
 from planner.model import BookingRecord, Decision
 
 __all__ = [

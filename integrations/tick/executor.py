@@ -28,9 +28,9 @@ from integrations.calendar.base import Calendar, CalendarWrite, WriteOutcome
 from integrations.errors import CoachdError
 from integrations.inbox.base import SeenMessages
 from integrations.mail.base import Mailer
-from integrations.outbox import Outbox
-from integrations.snapshot import DIGEST_NUMBERS, REPLIES
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick.outbox import Outbox
+from integrations.tick.snapshot import DIGEST_NUMBERS, REPLIES
 from planner import email_kinds
 from planner.actions import (
     Action,
@@ -51,7 +51,7 @@ from planner.actions import (
 from planner.model import BookingRecord, Decision
 
 if TYPE_CHECKING:
-    from integrations.outbox import RendererSource
+    from integrations.tick.outbox import RendererSource
 
 # How long a digest's numbers can be answered by reply.
 DIGEST_NUMBERS_DAYS = 30

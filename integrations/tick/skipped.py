@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from integrations.kv import KeyValue
+from integrations.store.kv import KeyValue
 
 KEY = "skipped:objects"  # warning text -> when it was first seen (ISO)
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from integrations.app import OverlayKV, open_calendar, read_current, state_path
 from integrations.config_file import LoadedConfig
 from integrations.errors import UserError
-from integrations.state import StateStore
+from integrations.store.state import StateStore
+from integrations.tick.app import OverlayKV, open_calendar, read_current, state_path
 from planner.coaching import plan_coaching
 from planner.explain import explain, find_events
 from planner.text import shown
