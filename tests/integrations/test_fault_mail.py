@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 import pytest
 import yaml
 from aiosmtpd.controller import Controller
-from test_mail_smtp import Handler, free_port
+from test_mail_smtp import Handler
 
 from daemon import main
 from integrations.config_file import load_policy
@@ -29,6 +29,7 @@ from integrations.mail.render import Renderer
 from integrations.mail.smtp import SmtpMailer
 from integrations.store.state_journal import Journal
 from integrations.tick import error_slot, fault_mail
+from tests.loopback import free_port
 
 FAULTS = {
     errno.ENOSPC: "disk full: no space left on the device ({path}); free some space",

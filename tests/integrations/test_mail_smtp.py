@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import email
-import ipaddress
-import socket
 import ssl
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,17 +31,11 @@ from planner.model import Decision, Snapshot
 from planner.policy import Policy
 from planner.samples.emails import KINDS
 from planner.timeutil import Interval
+from tests.loopback import free_port, make_cert
 
 NOW = dt.datetime(2026, 11, 30, 23, 30, tzinfo=dt.UTC)
 USER, PASSWORD = "coachd", "s3cret-pw"
 HOSTILE = "<script>alert(1)</script> {{7*7}} \r\nBcc: evil@example.com\u2028X-Evil: yes"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -90,41 +82,7 @@ def _authenticator(
 @pytest.fixture(scope="module")
 def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 and localhost (cert file, key file)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + dt.timedelta(days=30))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    d = tmp_path_factory.mktemp("tls")
-    (d / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    (d / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return d / "cert.pem", d / "key.pem"
+    return make_cert(tmp_path_factory.mktemp("tls"))
 
 
 def server_context(cert: tuple[Path, Path]) -> ssl.SSLContext:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from test_mail_smtp import Handler, free_port
+from test_mail_smtp import Handler
 
 from integrations.mail.render import Renderer
 from integrations.mail.smtp import SmtpMailer
@@ -18,6 +18,7 @@ from integrations.tick.outbox import Outbox
 from integrations.tick.sent_log import MAX_BYTES, SentLog, log_path
 from planner.actions import SendEmail
 from planner.email_kinds import sample_context
+from tests.loopback import free_port
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 

@@ -11,18 +11,13 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.loopback import free_port
+
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
 def available() -> bool:
     return Path(REDIS_SERVER).is_file()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class RedisServer:

@@ -26,7 +26,7 @@ import pytest
 import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from fake_server import FakeGoogle, free_port
+from fake_server import FakeGoogle
 from worlds import seed_events
 
 from daemon import main
@@ -38,6 +38,7 @@ from integrations.google.auth import (
     load_token,
     save_token,
 )
+from tests.loopback import free_port
 
 OLD_ACCESS = "ya29.OLD-ACCESS-TOKEN-sekrit-1a2b3c"
 REFRESH = "1//REFRESH-TOKEN-sekrit-4d5e6f"

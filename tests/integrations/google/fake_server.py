@@ -59,19 +59,13 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import googleapiclient
 import pytest
 
+from tests.loopback import free_port
+
 DOCS = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"
 BASE32HEX = re.compile(r"^[a-v0-9]{5,1024}$")
 FREEBUSY_MAX_CALENDARS = 50
 FREEBUSY_MAX_SPAN = timedelta(days=90)
 BATCH_MAX = 50
-
-
-def free_port() -> int:
-    """A port that was free a moment ago (bind to port 0, read it, release it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 # --- discovery validation -------------------------------------------------------------------

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fake_server import FakeGoogle, free_port
+from fake_server import FakeGoogle
 from google_support import OWNER, TZ, WINDOW
 
 from integrations.errors import UserError
@@ -31,6 +31,7 @@ from integrations.google.calendar import open_google_calendar
 from integrations.google.retry import Backoff
 from integrations.google.sync import MemoryKV
 from planner.policy import GoogleSettings, Policy
+from tests.loopback import free_port
 
 SCOPES = [SCOPE_EVENTS, SCOPE_FREEBUSY]
 

@@ -20,7 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.integrations.google.fake_server import DOCS, Discovery, free_port
+from tests.integrations.google.fake_server import DOCS, Discovery
+from tests.loopback import free_port
 
 STATUS_NAMES = {
     400: "INVALID_ARGUMENT",

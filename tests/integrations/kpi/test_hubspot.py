@@ -15,7 +15,7 @@ from integrations.google.retry import Backoff
 from integrations.kpi.hubspot import HubSpotKpiSource
 from planner.kpi_sources import HubSpotSource
 from tests.integrations.kpi.fake_hubspot import TOKEN, FakeHubSpot
-from tests.integrations.microsoft.fake_login import make_cert
+from tests.loopback import make_cert
 
 TZ = ZoneInfo("America/Chicago")
 WEEK = date(2026, 11, 23)

@@ -23,7 +23,7 @@ from integrations.kpi.read import Configured, read_all
 from integrations.kpi.salesforce import SalesforceKpiSource
 from planner.kpi_sources import SalesforceSource
 from tests.integrations.kpi.fake_salesforce import FakeSalesforce, quote, soql_literal
-from tests.integrations.microsoft.fake_login import make_cert
+from tests.loopback import make_cert
 
 TZ = ZoneInfo("America/Chicago")
 WEEK = date(2026, 11, 23)

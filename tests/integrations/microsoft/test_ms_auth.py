@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 from fake_graph import FakeGraph
-from fake_login import CLIENT_ID, SECRET, TENANT, USER, FakeLogin, make_cert
+from fake_login import CLIENT_ID, SECRET, TENANT, USER, FakeLogin
 from ms_support import TZ, WINDOW
 
 from integrations.errors import UserError
@@ -27,6 +27,7 @@ from integrations.microsoft.auth import (
 from integrations.microsoft.calendar import MicrosoftCalendar
 from integrations.microsoft.client import GraphClient
 from planner.policy import CalendarSettings, MicrosoftSettings
+from tests.loopback import make_cert
 
 
 @pytest.fixture(scope="module")
