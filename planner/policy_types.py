@@ -7,8 +7,10 @@ from __future__ import annotations
 import re
 from datetime import date, time, timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -99,6 +101,15 @@ def _day(v: Any) -> date:
     raise ValueError(f"must be a date written YYYY-MM-DD (got {v!r})")
 
 
+def _timezone(v: str) -> str:
+    """An IANA time zone name that this machine's zone database knows."""
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA timezone {v!r} (use a name like America/Chicago)") from None
+    return v
+
+
 def _holiday_region(v: Any) -> str:
     """`US`, or a subdivision like `US-TX`: a region the `holidays` package knows."""
     if not isinstance(v, str) or not re.fullmatch(r"\s*[A-Za-z]{2,3}(-[A-Za-z0-9]{1,6})?\s*", v):
@@ -137,6 +148,7 @@ Email = Annotated[str, BeforeValidator(_email)]
 PersonEmail = Annotated[str, BeforeValidator(_person_email)]
 AddressOrDomain = Annotated[str, BeforeValidator(_address_or_domain)]
 HolidayRegion = Annotated[str, BeforeValidator(_holiday_region)]
+TimeZoneName = Annotated[str, AfterValidator(_timezone)]
 Day = Annotated[date, BeforeValidator(_day)]
 Percent = Annotated[float, BeforeValidator(_percent)]
 

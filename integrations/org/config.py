@@ -19,7 +19,7 @@ from datetime import time as dt_time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, ValidationError, field_validator
 
@@ -28,6 +28,7 @@ from integrations.errors import ConfigError, UserError
 from integrations.org.merge import Origin, deep_merge, merge_origins, origin_of
 from integrations.yaml_lines import Document, Path_, format_path, read_yaml
 from planner.policy import HHMM, Duration, Email, Strict, Weekday
+from planner.policy_types import TimeZoneName
 
 ORG_FILE = "org.yaml"
 STATE_PATH = "state/{manager}/coachd.json"
@@ -43,24 +44,13 @@ class OrgReport(Strict):
     regions: dict[str, list[Email]] = Field(default_factory=dict)
     day: Weekday = "mon"
     time: HHMM = dt_time(8, 0)
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     state: str = "state/org/report.json"
 
     @field_validator("to", mode="before")
     @classmethod
     def _one_or_many(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown IANA timezone {v!r} (use a name like America/Chicago)"
-            ) from None
-        return v
 
     @property
     def tz(self) -> ZoneInfo:
