@@ -23,8 +23,12 @@ def free_port() -> int:
 
 
 def make_cert(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and localhost, valid from yesterday for 30
-    days, written to `folder` (cert file, key file; PEM, the key unencrypted)."""
+    """A self-signed certificate for 127.0.0.1 and localhost, written to `folder` (cert
+    file, key file; PEM, the key unencrypted).
+
+    Its validity is fixed (2000 to 2099), not taken from the clock: a server fixture may be
+    built while a test has travelled to the pinned instant, but TLS checks dates against the
+    real clock, so "from now for 30 days" would expire a month after the pinned day."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -32,15 +36,14 @@ def make_cert(folder: Path) -> tuple[Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + dt.timedelta(days=30))
+        .not_valid_before(dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+        .not_valid_after(dt.datetime(2099, 12, 31, tzinfo=dt.UTC))
         .add_extension(
             x509.SubjectAlternativeName(
                 [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
