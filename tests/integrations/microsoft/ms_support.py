@@ -1,31 +1,34 @@
-"""Helpers shared by the Microsoft backend tests (and reusable by benchmarks)."""
+"""Helpers shared by the Microsoft backend tests (and reusable by benchmarks).
+The manager, zone, window and `book()` come from remote_support (shared with the other
+backend); they are re-exported here so a test imports one module.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fake_graph import FakeGraph
+from remote_support import CLIENT_TIMEOUT, OWNER, TZ, WINDOW, at, book
 
 from integrations.google.retry import Backoff
 from integrations.microsoft.calendar import MicrosoftCalendar, open_microsoft_calendar
 from integrations.store.kv import KeyValue
-from planner.actions import Book
-from planner.ids import booking_key, event_id
 from planner.policy import MicrosoftSettings
-from planner.timeutil import Interval
 
-TZ = ZoneInfo("America/Chicago")
-OWNER = "manager@example.com"
-WINDOW = Interval(datetime(2027, 3, 1, tzinfo=TZ), datetime(2027, 3, 29, tzinfo=TZ))
-CLIENT_TIMEOUT = 0.5
-
-
-def at(day: int, hour: int, minute: int = 0) -> datetime:
-    """A wall-clock time in March 2027, Chicago."""
-    return datetime(2027, 3, day, hour, minute, tzinfo=TZ)
+__all__ = [
+    "CLIENT_TIMEOUT",
+    "OWNER",
+    "TZ",
+    "WINDOW",
+    "at",
+    "book",
+    "dtz",
+    "make_calendar",
+    "person",
+    "timed",
+]
 
 
 def make_calendar(
@@ -41,33 +44,6 @@ def make_calendar(
         kv=kv,
         timeout=CLIENT_TIMEOUT,
         backoff=backoff,
-    )
-
-
-def book(
-    rep: str | None,
-    start: datetime,
-    *,
-    kind: str = "one_on_one",
-    minutes: int = 30,
-    period: str = "2027-W10",
-    generation: int = 0,
-) -> Book:
-    """A booking as the planner would make it (deterministic id from ids.py)."""
-    key = booking_key(kind, rep, period)
-    return Book(
-        key=key,
-        event_id=event_id(OWNER, key, generation),
-        kind=kind,
-        rep=rep,
-        period=period,
-        generation=generation,
-        start=start,
-        end=start + timedelta(minutes=minutes),
-        title=f"{kind} {rep or 'team'}",
-        description="Agenda",
-        attendees=(rep,) if rep else (),
-        reason="test",
     )
 
 
