@@ -1,4 +1,6 @@
-"""What every loopback test server needs: a free port and a self-signed certificate.
+"""What every loopback test server needs: a free port, a self-signed certificate, and for
+the small HTTPS JSON fakes (Microsoft login, Salesforce, HubSpot) a server that answers on
+its own thread with a quiet JSON request handler.
 
 Imported as `tests.loopback` by the fake servers (Google, Microsoft login, Salesforce,
 HubSpot), the SMTP, IMAP (Dovecot) and Redis test servers, and by the bench scripts that
@@ -9,8 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import socket
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -63,3 +70,46 @@ def make_cert(folder: Path) -> tuple[Path, Path]:
         )
     )
     return cert, keyfile
+
+
+class JsonHandler(BaseHTTPRequestHandler):
+    """A request handler that logs nothing and answers JSON; a fake's handler subclasses it
+    and routes `do_GET`/`do_POST` to its fake."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def body(self) -> bytes:
+        """The request body (empty when there is no Content-Length)."""
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        """Answer `status` with `body` as JSON, plus any extra `headers`."""
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def serve_https(
+    handler: type[BaseHTTPRequestHandler], cert: tuple[Path, Path]
+) -> ThreadingHTTPServer:
+    """Serve `handler` over TLS (`cert` from make_cert) on a free loopback port, on a daemon
+    thread; the caller stops it with `stop()`. The port is `server.server_address[1]`."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(str(cert[0]), str(cert[1]))
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def stop(server: ThreadingHTTPServer) -> None:
+    """Stop a server started by serve_https and close its socket."""
+    server.shutdown()
+    server.server_close()

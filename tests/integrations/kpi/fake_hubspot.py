@@ -11,13 +11,12 @@ token is checked on every request. `fail(status, times)` queues error answers.
 from __future__ import annotations
 
 import json
-import ssl
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.loopback import JsonHandler, serve_https, stop
 
 TOKEN = "pat-na1-fake"
 BODY_KEYS = {"filterGroups", "properties", "limit", "after", "sorts", "query"}
@@ -43,16 +42,11 @@ class FakeHubSpot:
             pass
 
         Handler.fake = fake
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(str(self.cert[0]), str(self.cert[1]))
-        self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve_https(Handler, self.cert)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        stop(self._server)
 
     @property
     def url(self) -> str:
@@ -132,27 +126,16 @@ def _match(obj: dict[str, str], f: dict[str, Any]) -> bool:
     return int(f["value"]) <= int(have) <= int(f["highValue"])
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     fake: FakeHubSpot
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
     def _send(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        if status == 429:
-            self.send_header("Retry-After", "0")
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(status, body, {"Retry-After": "0"} if status == 429 else None)
 
     def _handle(self, method: str) -> None:
         f = self.fake
         parts = urlsplit(self.path)
-        n = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(n) if n else b""
+        raw = self.body()
         f.paths.append(f"{method} {parts.path}")
         if f._fail:
             status = f._fail.pop(0)

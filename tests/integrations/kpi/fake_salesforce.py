@@ -12,17 +12,17 @@ tokens are checked on every data request. `fail(status, times)` queues error ans
 from __future__ import annotations
 
 import json
-import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
+
+from tests.loopback import JsonHandler, serve_https, stop
 
 API = "/services/data/v59.0"
 TOKEN = "00Dfake!access-token"
@@ -57,17 +57,12 @@ class FakeSalesforce:
             pass
 
         Handler.fake = fake
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(str(self.cert[0]), str(self.cert[1]))
-        self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True)
         self._lock = threading.Lock()
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve_https(Handler, self.cert)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        stop(self._server)
 
     @property
     def url(self) -> str:
@@ -178,25 +173,16 @@ def quote(value: str) -> str:
     return "'" + "".join("\\" + inv[c] if c in inv else c for c in value) + "'"
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     fake: FakeSalesforce
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
     def _send(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(status, body)
 
     def _handle(self, method: str) -> None:
         f = self.fake
         parts = urlsplit(self.path)
-        n = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(n) if n else b""
+        raw = self.body()
         f.paths.append(f"{method} {parts.path}")
         if f._fail and (not f._fail[0][1] or f._fail[0][1] in parts.path):
             status, _ = f._fail.pop(0)

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import base64
 import json
-import ssl
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.loopback import JsonHandler, serve_https, stop
 
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 TENANT = "contoso.example"
@@ -53,17 +53,12 @@ class FakeLogin:
             pass
 
         Handler.fake = fake
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(str(self.cert[0]), str(self.cert[1]))
-        self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve_https(Handler, self.cert)
         return self
 
     def __exit__(self, *exc: object) -> None:
         assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
+        stop(self._server)
 
     @property
     def host(self) -> str:
@@ -153,22 +148,11 @@ class FakeLogin:
         }
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     fake: FakeLogin
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length).decode() if length else ""
-        form = {k: v[0] for k, v in parse_qs(raw).items()}
-        status, body = self.fake.handle(self.command, urlsplit(self.path).path, form)
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        form = {k: v[0] for k, v in parse_qs(self.body().decode()).items()}
+        self.send_json(*self.fake.handle(self.command, urlsplit(self.path).path, form))
 
     do_GET = do_POST = _serve
