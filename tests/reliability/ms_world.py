@@ -11,8 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-from worlds import INVITES, MANAGER, REPS, Effects, World, _now, demo_events
+from worlds import MANAGER, REPS, Effects, World, demo_events, invite_at, point_config, seed_fake
 
 _MS = Path(__file__).resolve().parents[1] / "integrations" / "microsoft"
 if str(_MS) not in sys.path:
@@ -104,21 +103,9 @@ class MicrosoftWorld(World):
         shutil.copytree(template, target)
         self.cfg = target / "config.yaml"
         self.fake = FakeGraph(owner=MANAGER).start()
-        for person, body in seed_events(template):
-            self.fake.add_event(person, body)
-        day = _now().replace(hour=15, minute=0, second=0, microsecond=0) + timedelta(days=3)
-        for i, (title, org) in enumerate(INVITES):
-            eid = f"AAMkinvite{i:05d}"
-            self.fake.add_event(MANAGER, invite(eid, title, org, day + timedelta(days=i)))
-        conf = yaml.safe_load(self.cfg.read_text())
-        conf["calendar"] = {
-            "backend": "microsoft",
-            "microsoft": {"credentials": "none", "api_endpoint": self.fake.endpoint},
-        }
-        conf["email"]["transport"] = "microsoft"
-        conf["triage"]["mode"] = "decline" if decline else "flag"
-        conf["triage"]["max_declines_per_tick"] = 50
-        self.cfg.write_text(yaml.safe_dump(conf, sort_keys=False))
+        invitation = lambda i: invite(f"AAMkinvite{i:05d}", *invite_at(i))  # noqa: E731
+        seed_fake(self.fake, seed_events(template), invitation)
+        point_config(self.cfg, "microsoft", self.fake.endpoint, "microsoft", decline=decline)
 
     def effects(self) -> Effects:
         fx = Effects()

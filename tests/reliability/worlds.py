@@ -15,10 +15,11 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from fake_server import FakeGoogle
@@ -259,6 +260,44 @@ def invite(
     }
 
 
+class _Fake(Protocol):
+    def add_event(self, calendar: str, body: dict[str, Any]) -> Any: ...
+
+
+def seed_fake(
+    fake: _Fake,
+    seeds: list[tuple[str, dict[str, Any]]],
+    invitation: Callable[[int], dict[str, Any]],
+) -> None:
+    """Fill a fake remote calendar with the demo's events (`seeds`) and the manager's
+    invitations (`invitation(i)` for each of INVITES)."""
+    for person, body in seeds:
+        fake.add_event(person, body)
+    for i in range(len(INVITES)):
+        fake.add_event(MANAGER, invitation(i))
+
+
+def invite_at(i: int) -> tuple[str, str, datetime]:
+    """Title, organizer and start of the i-th invitation: 15:00, from 3 days ahead on."""
+    day = _now().replace(hour=15, minute=0, second=0, microsecond=0) + timedelta(days=3)
+    title, organizer = INVITES[i]
+    return title, organizer, day + timedelta(days=i)
+
+
+def point_config(cfg: Path, backend: str, endpoint: str, transport: str, *, decline: bool) -> None:
+    """Point a demo config.yaml at a fake remote backend (calendar and mail through it) with
+    triage in decline or flag mode and room for every invitation's decline in one tick."""
+    conf = yaml.safe_load(cfg.read_text())
+    conf["calendar"] = {
+        "backend": backend,
+        backend: {"credentials": "none", "api_endpoint": endpoint},
+    }
+    conf["email"]["transport"] = transport
+    conf["triage"]["mode"] = "decline" if decline else "flag"
+    conf["triage"]["max_declines_per_tick"] = 50
+    cfg.write_text(yaml.safe_dump(conf, sort_keys=False))
+
+
 class GoogleWorld(World):
     """The demo's people and meetings on a FakeGoogle; mail through Gmail on the same fake.
 
@@ -272,22 +311,9 @@ class GoogleWorld(World):
         shutil.copytree(template, target)
         self.cfg = target / "config.yaml"
         self.fake = FakeGoogle(owner=MANAGER).start()
-        for person, body in seed_events(template):
-            self.fake.add_event(person, body)
-        day = _now().replace(hour=15, minute=0, second=0, microsecond=0) + timedelta(days=3)
-        for i, (title, org) in enumerate(INVITES):
-            self.fake.add_event(
-                MANAGER, invite(f"invite{i:05d}", title, org, day + timedelta(days=i))
-            )
-        conf = yaml.safe_load(self.cfg.read_text())
-        conf["calendar"] = {
-            "backend": "google",
-            "google": {"credentials": "none", "api_endpoint": self.fake.endpoint},
-        }
-        conf["email"]["transport"] = "gmail"
-        conf["triage"]["mode"] = "decline" if decline else "flag"
-        conf["triage"]["max_declines_per_tick"] = 50
-        self.cfg.write_text(yaml.safe_dump(conf, sort_keys=False))
+        invitation = lambda i: invite(f"invite{i:05d}", *invite_at(i))  # noqa: E731
+        seed_fake(self.fake, seed_events(template), invitation)
+        point_config(self.cfg, "google", self.fake.endpoint, "gmail", decline=decline)
 
     def effects(self) -> Effects:
         fx = Effects()
