@@ -166,8 +166,12 @@ class CalendarContract:
         assert outcome.error is None
         after = self.only(cal.read(owner, WINDOW).events, b.event_id)
         assert (after.start, after.end) == (at(11, 15), at(11, 16))
-        assert after.sequence > before.sequence
+        self.assert_new_version(before, after)
         assert after.tag == before.tag
+
+    def assert_new_version(self, before: Event, after: Event) -> None:
+        """How a moved event shows that it changed: a higher SEQUENCE (iCalendar, Google)."""
+        assert after.sequence > before.sequence
 
     def test_move_of_missing_event_is_not_found(self, subject: tuple[Calendar, str]) -> None:
         cal, owner = subject
@@ -241,6 +245,11 @@ class CalendarContract:
         assert [o.error for o in cal.apply(owner, [d])] == [None]
         after = self.only(cal.read(owner, WINDOW).events, eid)
         assert not after.blocks_time()
+        self.assert_handed_on(after, guests)
+
+    def assert_handed_on(self, after: Event, guests: tuple[Attendee, ...]) -> None:
+        """How the backend shows a delegated meeting. Local (the manager's own copy): the
+        delegate is added to the guests."""
         emails = {a.email for a in after.attendees}
         assert "deputy@example.com" in emails
         assert {g.email for g in guests} <= emails
