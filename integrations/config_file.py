@@ -52,6 +52,37 @@ class LoadedConfig:
         return f"{self.path}:{self.line_of(path)}: {format_path(path)}"
 
 
+def read_document(
+    path: Path,
+    environ: Mapping[str, str] | None,
+    *,
+    missing: str,
+    folder: str = "; pass the config file with --config PATH",
+) -> Document:
+    """The YAML document in `path` (`${VAR}` from `environ`), its problems not yet reported.
+
+    Raises UserError when the file cannot be read: `missing` ends the sentence for a file
+    that does not exist and `folder` the one for a folder (what to do); any other OS error
+    says why. Raises
+    ConfigError `FILE:LINE: yaml: not UTF-8 text` when the bytes are not UTF-8.
+    """
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file{missing}") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a folder{folder}") from None
+    except OSError as e:
+        raise UserError(f"{path}: cannot read: {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        problem = f"{path}:{line}: yaml: not UTF-8 text (save the file as UTF-8)"
+        raise ConfigError([problem]) from None
+    return read_yaml(text, environ)
+
+
 def load_policy(path: Path, environ: Mapping[str, str] | None = None) -> LoadedConfig:
     """Read, check and type config.yaml.
 
@@ -59,28 +90,12 @@ def load_policy(path: Path, environ: Mapping[str, str] | None = None) -> LoadedC
     every problem, sorted by line, when it is not a valid policy.
     """
     display = str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(
-            f"{display}: no such file. Run `coachd init` to write a commented config.yaml "
-            "(or `coachd init --demo` for a demo team), or pass --config PATH."
-        ) from None
-    except IsADirectoryError:
-        raise UserError(
-            f"{display}: is a folder; pass the config file with --config PATH"
-        ) from None
-    except OSError as e:
-        raise UserError(f"{display}: cannot read: {e.strerror or e}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        raise ConfigError(
-            [f"{display}:{line}: yaml: not UTF-8 text (save the file as UTF-8)"]
-        ) from None
-
-    doc = read_yaml(text, environ)
+    doc = read_document(
+        path,
+        environ,
+        missing=". Run `coachd init` to write a commented config.yaml "
+        "(or `coachd init --demo` for a demo team), or pass --config PATH.",
+    )
     errors = [
         (p.line, f"{display}:{p.line}: {format_path(p.path)}: {p.message}") for p in doc.problems
     ]

@@ -23,10 +23,10 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, ValidationError, field_validator
 
-from integrations.config_file import LoadedConfig, validate_document
-from integrations.errors import ConfigError, UserError
+from integrations.config_file import LoadedConfig, read_document, validate_document
+from integrations.errors import ConfigError
 from integrations.org.merge import Origin, deep_merge, merge_origins, origin_of
-from integrations.yaml_lines import Document, Path_, format_path, read_yaml
+from integrations.yaml_lines import Document, Path_, format_path
 from planner.policy import HHMM, Duration, Email, Strict, Weekday
 from planner.policy_types import TimeZoneName
 
@@ -104,22 +104,12 @@ class OrgLoadedConfig(LoadedConfig):
 
 def _read(path: Path, environ: Mapping[str, str] | None) -> tuple[Document, list[str]]:
     """The YAML document of `path` and its problems as `FILE:LINE: key.path: message`."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(
-            f"{path}: no such file (`coachd init --demo --org DIR` writes an example org)"
-        ) from None
-    except OSError as e:
-        raise UserError(f"{path}: cannot read: {e.strerror or e}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        raise ConfigError(
-            [f"{path}:{line}: yaml: not UTF-8 text (save the file as UTF-8)"]
-        ) from None
-    doc = read_yaml(text, environ)
+    doc = read_document(
+        path,
+        environ,
+        missing=" (`coachd init --demo --org DIR` writes an example org)",
+        folder="; name the org.yaml file in it",
+    )
     return doc, [f"{path}:{p.line}: {format_path(p.path)}: {p.message}" for p in doc.problems]
 
 

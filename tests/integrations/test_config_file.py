@@ -332,3 +332,22 @@ def test_anchors_and_merge_keys_work(here: Path) -> None:
     )
     assert loaded.policy.coaching.call_review.window.start == time(13, 0)
     assert loaded.policy.coaching.call_review.window.end == time(15, 0)
+
+
+@pytest.mark.parametrize("which", ["config", "org"])
+def test_a_file_that_cannot_be_read_says_why_and_what_to_do(tmp_path: Path, which: str) -> None:
+    """config.yaml and org.yaml are read by one reader: a missing file names the command
+    that writes one, a folder says to name the file, non-UTF-8 bytes give FILE:LINE."""
+    from integrations.org.config import load_org
+
+    load = load_policy if which == "config" else load_org
+    hint = "coachd init" if which == "config" else "coachd init --demo --org"
+    missing = tmp_path / f"{which}.yaml"
+    with pytest.raises(UserError, match=f"{missing}: no such file.*{hint}"):
+        load(missing)
+    with pytest.raises(UserError, match=f"{tmp_path}: is a folder; "):
+        load(tmp_path)
+    missing.write_bytes(b"manager:\n  name: Ren\xe9\n")
+    with pytest.raises(ConfigError) as e:
+        load(missing)
+    assert e.value.errors == [f"{missing}:2: yaml: not UTF-8 text (save the file as UTF-8)"]
