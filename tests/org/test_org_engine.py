@@ -186,6 +186,27 @@ def test_workers_and_scheduler_ride_out_a_redis_restart(
     assert outcome(demo_org) == reference  # ticking twice booked and sent nothing twice
 
 
+def test_a_worker_outlives_redis_dying_under_a_job(
+    demo_org: Path, redis_server: RedisServer
+) -> None:
+    """RQ's loop quits when Redis fails anywhere but in its wait for a job (here: recording
+    a finished job); `coachd org worker` starts a new RQ worker and takes the next job."""
+    queue = rq.Queue("coachd", connection=_conn(redis_server))
+    first = queue.enqueue(time.sleep, 3)
+    worker = _worker(redis_server, demo_org)
+    try:
+        assert _wait_for(lambda: first.get_status(refresh=True) == "started", 60)
+        redis_server.stop(kill=True)  # the job ends while Redis is gone
+        time.sleep(5)
+        assert worker.poll() is None, worker.communicate()[1][-3000:]
+        redis_server.start()
+        second = rq.Queue("coachd", connection=_conn(redis_server)).enqueue(time.sleep, 0)
+        assert _wait_for(lambda: second.get_status(refresh=True) == "finished", 90)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+    assert "the worker starts again" in _finish(worker, 60)
+
+
 def test_a_manager_file_broken_while_running_is_reported_once_and_the_rest_run(
     demo_org: Path, redis_server: RedisServer
 ) -> None:
