@@ -71,10 +71,18 @@ class BatchRunner:
 
     def run(self, subs: Sequence[Sub], *, attempts: int | None = None) -> dict[int, Result]:
         """Execute sub-requests in batches of at most 50, retrying only the transient ones,
-        up to `attempts` tries each (default: the backoff's max_attempts)."""
+        up to `attempts` tries each (default: the backoff's max_attempts), while the budget
+        allows; a budget already spent sends nothing (each sub gets a transient `not sent`)."""
         max_attempts = attempts or self.backoff.max_attempts
         results: dict[int, Result] = {}
         pending = list(subs)
+        if pending and self.budget is not None and not self.budget.allows(0.0):
+            # Spent by earlier writes of this tick: send nothing more (it could hang too).
+            for s in pending:
+                results[s.index] = Result(
+                    error=f"{s.what}: not sent: {retry.spent(self.budget)}", transient=True
+                )
+            return results
         attempt = 0
         while pending:
             round_results: dict[int, Result] = {}

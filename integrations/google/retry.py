@@ -180,13 +180,22 @@ class RetryBudget:
         return True
 
 
+def spent(budget: RetryBudget) -> str:
+    """The end of a message for a request given up because the tick's budget is spent."""
+    return f"this tick's {budget.seconds:g}s for these requests is spent; the next tick tries again"
+
+
 def call(fn: Callable[[], T], what: str, backoff: Backoff, budget: RetryBudget | None = None) -> T:
     """Run `fn` (one API request), retrying transient failures.
 
     Raises TransientError after `backoff.max_attempts` transient failures, or as soon as the
     next retry would overrun `budget`, and RemoteError at once for a permanent HTTP error.
+    A budget already spent by earlier requests of the tick sends nothing (TransientError
+    `not sent`): when Google hangs, the tick pays for it once, not once per request.
     `what` names the request in messages ("events.list").
     """
+    if budget is not None and not budget.allows(0.0):
+        raise TransientError(f"{what}: not sent: {spent(budget)}")
     attempt = 0
     while True:
         try:
@@ -217,9 +226,6 @@ def call(fn: Callable[[], T], what: str, backoff: Backoff, budget: RetryBudget |
         if attempt >= backoff.max_attempts:
             raise TransientError(f"{problem} (gave up after {attempt} attempts)")
         if budget is not None and not budget.allows(wait):
-            raise TransientError(
-                f"{problem} (gave up after {attempt} attempts: this tick's "
-                f"{budget.seconds:g}s for these requests is spent; the next tick tries again)"
-            )
+            raise TransientError(f"{problem} (gave up after {attempt} attempts: {spent(budget)})")
         log.warning("%s; retry %d in %.1fs", problem, attempt, wait)
         backoff.sleep(wait)

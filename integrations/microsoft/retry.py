@@ -15,7 +15,7 @@ from typing import TypeVar
 import requests
 
 from integrations.errors import RemoteError, TransientError, UserError
-from integrations.google.retry import Backoff, RetryBudget, is_transient_status
+from integrations.google.retry import Backoff, RetryBudget, is_transient_status, spent
 from integrations.microsoft.client import GraphError
 
 log = logging.getLogger(__name__)
@@ -46,11 +46,6 @@ def is_transport_error(e: BaseException) -> bool:
 def describe(e: GraphError, what: str) -> str:
     """`<what>: HTTP 404 ErrorItemNotFound: <message>` for logs and outcomes."""
     return f"{what}: {e}"
-
-
-def spent(budget: RetryBudget) -> str:
-    """The end of a message for a request given up because the tick's budget is spent."""
-    return f"this tick's {budget.seconds:g}s for these requests is spent; the next tick tries again"
 
 
 def call(fn: Callable[[], T], what: str, backoff: Backoff, budget: RetryBudget | None = None) -> T:

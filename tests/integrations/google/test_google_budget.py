@@ -11,9 +11,10 @@ from fake_server import FakeGoogle
 from google_support import OWNER, WINDOW, demo_week, make_calendar
 
 from integrations.errors import TransientError
+from integrations.google.batch import BatchRunner, Sub
 from integrations.google.calendar import READ_BUDGET, WRITE_BUDGET, open_google_calendar
 from integrations.google.client import DEFAULT_TIMEOUT, READ_TIMEOUT
-from integrations.google.retry import Backoff
+from integrations.google.retry import Backoff, RetryBudget
 from integrations.google.sync import MemoryKV
 from planner.policy import GoogleSettings
 
@@ -58,3 +59,35 @@ def test_reads_get_a_shorter_timeout_than_writes(fake_google: FakeGoogle) -> Non
     )
     assert cal.conn.read_http().timeout == READ_TIMEOUT == 10.0
     assert cal.conn.http().timeout == DEFAULT_TIMEOUT == 30.0
+
+
+def test_once_the_read_budget_is_spent_the_ticks_other_reads_are_not_sent(
+    fake_google: FakeGoogle, kv: MemoryKV, patient: Backoff
+) -> None:
+    """As on Microsoft: a read budget spent on a hanging events.list (the clock says 31 s
+    went by) leaves nothing for freebusy in the same tick (Google would hang on it too);
+    the next tick reads with a fresh budget."""
+    now = [0.0]
+    fake_google.inject("GET", r"/events$", 503, times=3)  # 8 + 16 s waits, then 32 won't fit
+    cal = make_calendar(fake_google, kv, patient)
+    cal.read_budget.clock = lambda: now[0]
+    with pytest.raises(TransientError, match="spent"):
+        cal.read(OWNER, WINDOW)
+    now[0] = 31.0
+    busy = cal.busy(["rep@example.com"], WINDOW)  # later in the same tick
+    assert fake_google.calls("freebusy.query") == []
+    assert "freebusy.query: not sent" in busy.errors["rep@example.com"]
+    cal.read(OWNER, WINDOW)  # the next tick: a fresh budget, and Google answers again
+
+
+def test_once_the_write_budget_is_spent_the_ticks_other_writes_are_not_sent(
+    fake_google: FakeGoogle, kv: MemoryKV, patient: Backoff
+) -> None:
+    now = [0.0]
+    budget = RetryBudget(60.0, clock=lambda: now[0])
+    budget.start()
+    runner = BatchRunner(make_calendar(fake_google, kv, patient).conn, patient, budget)
+    now[0] = 61.0  # earlier writes of the tick spent it
+    [result] = runner.run([Sub(0, lambda: pytest.fail("sent"), what="events.insert")]).values()
+    assert result.transient and result.error and "events.insert: not sent" in result.error
+    assert fake_google.requests == []
